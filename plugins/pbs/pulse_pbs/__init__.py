@@ -1,0 +1,3 @@
+"""Pulse plugin pulse_pbs: hook implementations; the work lives in the modules beside this one."""
+
+from __future__ import annotations

@@ -1,0 +1,73 @@
+"""Pulse: monitoring for Proxmox VE and Proxmox Backup Server.
+
+This module is the face for plugin authors: the ``hookimpl`` marker, the
+protocols their objects implement, the model types and the errors. Plugins
+import only from here.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("pulse")
+
+from pulse_core.errors import (  # noqa: E402
+    ConfigError,
+    NotifyError,
+    PluginError,
+    PulseError,
+    SchemaVersionError,
+    SourceAuthError,
+    SourceConnectError,
+    SourceError,
+    SourcePermissionError,
+    SourceResponseError,
+    SourceTLSError,
+    StorageError,
+    TransferError,
+)
+from pulse_core.model import (  # noqa: E402
+    Alert,
+    BackupTask,
+    ConnectionHealth,
+    ConnectionReport,
+    Datastore,
+    DeliveryResult,
+    Guest,
+    GuestFilesystem,
+    GuestSnapshot,
+    Node,
+    Notification,
+    PBSBackup,
+    PBSInstance,
+    PBSJob,
+    PollResult,
+    Sample,
+    Storage,
+    StorageBackup,
+    Usage,
+    datastore_id,
+    guest_id,
+    node_id,
+    slugify,
+    storage_id,
+)
+from pulse_core.protocols import (  # noqa: E402
+    Authenticator,
+    DaemonContext,
+    HistoryPoint,
+    NodeSettings,
+    Notifier,
+    NotifierType,
+    Principal,
+    QueuedDelivery,
+    RequestInfo,
+    Source,
+    SourceType,
+    StorageBackend,
+    StorageType,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in {"annotations", "pluggy"}]

@@ -1,0 +1,303 @@
+"""Assembly: builds storage, sources, alerts, notifications and the web server, and runs them.
+
+Start order: plugin host → settings → storage → alerts → dispatcher → pollers →
+web server. Shutdown runs in reverse with a grace deadline, and storage is
+closed last so every pending write is flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from pulse_core import __version__, systemd
+from pulse_core.alerts import AlertEngine
+from pulse_core.config import PulseConfig, SettingsStore
+from pulse_core.errors import ConfigError, PluginError, PulseError
+from pulse_core.model import ConnectionHealth, PollResult, slugify
+from pulse_core.notify import NotificationDispatcher
+from pulse_core.plugins import PluginHost
+from pulse_core.polling import PollScheduler
+from pulse_core.protocols import NodeSettings, Source, StorageBackend
+from pulse_core.state import State, derive_samples
+
+log = logging.getLogger(__name__)
+
+NODES_SECTION = "nodes"
+
+
+def node_settings_from_dict(data: dict[str, Any]) -> NodeSettings:
+    """Build ``NodeSettings`` from its stored form (snake_case keys)."""
+    return NodeSettings(
+        id=data["id"],
+        type=data["type"],
+        name=data.get("name") or data["id"],
+        host=data["host"],
+        user=data.get("user") or None,
+        password=data.get("password") or None,
+        token_name=data.get("token_name") or None,
+        token_value=data.get("token_value") or None,
+        verify_ssl=bool(data.get("verify_ssl", True)),
+        fingerprint=data.get("fingerprint") or None,
+        enabled=bool(data.get("enabled", True)),
+        options=dict(data.get("options") or {}),
+    )
+
+
+class Daemon:
+    """The running Pulse process; plugins see it as ``DaemonContext``."""
+
+    def __init__(self, config: PulseConfig, plugins: PluginHost, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.clock = clock
+        self.data_dir = str(Path(config.data_dir).expanduser())
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.settings = SettingsStore(Path(self.data_dir))
+        self.state = State(clock=clock)
+        self.source_types = plugins.source_types()
+        self.storage: StorageBackend = self._create_storage()
+        self.alerts = AlertEngine(self.settings, self.storage, clock=clock)
+        self.dispatcher = NotificationDispatcher(self.storage, self.settings, self)
+        self.scheduler: PollScheduler | None = None
+        self.poll_listeners: list[Callable[[], None]] = []
+        self.bound_urls: list[str] = []
+        self.started_at = clock()
+        self._nursery: trio.Nursery | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._nodes_dirty = trio.Event()
+        self._shutdown = trio.Event()
+        self._running_nodes: dict[str, NodeSettings] = {}
+        self.app: Any = None
+        self._seed_settings()
+        self.settings.subscribe(self._on_nodes_saved, NODES_SECTION)
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _create_storage(self) -> StorageBackend:
+        name = self.config.storage.backend
+        self.plugins.require(f"storage_{name}", f"storage.backend is {name!r}")
+        types = self.plugins.storage_types()
+        if name not in types:
+            known = ", ".join(sorted(types)) or "none installed"
+            raise ConfigError(f"storage.backend: unknown backend {name!r} (installed: {known})")
+        options = self.config.section(f"storage_{name}")
+        return types[name].create(self.data_dir, options.model_dump() if options is not None else {})
+
+    def _seed_settings(self) -> None:
+        """Copy nodes from the YAML file into the settings store on first start."""
+        if self.settings.has(NODES_SECTION) or not self.config.nodes:
+            return
+        nodes = []
+        for node in self.config.nodes:
+            data = node.model_dump()
+            data["id"] = slugify(node.name)
+            nodes.append(data)
+        self.settings.set_sync(NODES_SECTION, nodes)
+
+    def configured_nodes(self) -> list[NodeSettings]:
+        return [node_settings_from_dict(item) for item in self.settings.get(NODES_SECTION, [])]
+
+    def validate_node(self, node: NodeSettings) -> list[str]:
+        """Return one "field: reason" line per problem with a node's settings."""
+        source_type = self.source_types.get(node.type)
+        if source_type is None:
+            known = ", ".join(sorted(self.source_types)) or "none installed"
+            return [f"type: unknown node type {node.type!r} (installed: {known})"]
+        return source_type.validate(node)
+
+    def create_source(self, node: NodeSettings) -> Source:
+        source_type = self.source_types.get(node.type)
+        if source_type is None:
+            self.plugins.require(node.type, f"node {node.name!r} has type {node.type!r}")
+            raise PluginError(f"node {node.name!r}: no installed plugin provides the type {node.type!r}")
+        return source_type.create(node)
+
+    # --- DaemonContext ----------------------------------------------------------------------------
+
+    async def audit(self, action: str, **fields: Any) -> None:
+        event = {"ts": self.clock(), "action": action, **fields}
+        try:
+            await self.storage.append_audit(event)
+        except PulseError:
+            log.exception("Cannot write audit event %s", action)
+
+    def reload_channels(self) -> None:
+        reload = getattr(self.dispatcher, "reload_channels", None)
+        if reload is not None:
+            reload()
+
+    # --- polling ----------------------------------------------------------------------------------
+
+    async def _on_poll(self, instance: str, result: PollResult | None, health: ConnectionHealth, duration: float) -> None:
+        now = self.clock()
+        if instance not in self._running_nodes:
+            return  # removed while its poll was in flight
+        if result is None:
+            self.state.mark_instance_failed(instance)
+        else:
+            self.state.apply(result)
+            samples = derive_samples(result, now)
+            if samples:
+                try:
+                    await self.storage.write_samples(samples)
+                except PulseError:
+                    log.exception("Cannot store %d samples from %s", len(samples), instance)
+        self.state.set_health(health)
+        events = self.alerts.evaluate(self.state)
+        self.state.set_active_alerts(list(self.alerts.active.values()))
+        if events:
+            await self.dispatcher.submit(events)
+        for listener in list(self.poll_listeners):
+            listener()
+
+    def _on_nodes_saved(self, section: str, value: Any) -> None:
+        # Called from whichever thread saved the settings; hop onto the Trio loop.
+        if self._token is not None:
+            self._token.run_sync_soon(self._nodes_dirty.set)
+
+    async def sync_sources(self) -> None:
+        """Start, restart or stop pollers so they match the configured nodes."""
+        assert self.scheduler is not None
+        wanted = {node.id: node for node in self.configured_nodes() if node.enabled}
+        for instance in list(self._running_nodes):
+            if instance not in wanted or wanted[instance] != self._running_nodes[instance]:
+                del self._running_nodes[instance]
+                await self.scheduler.remove(instance)
+                if instance not in wanted:
+                    self.state.remove_instance(instance)
+                    log.info("Stopped polling %s", instance)
+        for instance, node in wanted.items():
+            if instance in self._running_nodes:
+                continue
+            try:
+                source = self.create_source(node)
+            except PulseError as exc:
+                log.error("Cannot start polling %s: %s", node.name, exc)
+                self.state.set_health(ConnectionHealth(instance=instance, healthy=False, status="config", message=str(exc)))
+                continue
+            self._running_nodes[instance] = node
+            await self.scheduler.add(source)
+            log.info("Polling %s (%s, %s)", node.name, node.type, node.host)
+
+    async def _watch_nodes(self) -> None:
+        while True:
+            await self._nodes_dirty.wait()
+            self._nodes_dirty = trio.Event()
+            await self.sync_sources()
+
+    # --- running ------------------------------------------------------------------------------------
+
+    def request_shutdown(self) -> None:
+        self._shutdown.set()
+
+    async def _handle_signals(self, reload_config: Callable[[], None] | None) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            async for signum in signals:
+                if signum == signal.SIGHUP:
+                    log.info("SIGHUP received: reloading configuration")
+                    if reload_config is not None:
+                        try:
+                            reload_config()
+                        except ConfigError as exc:
+                            log.error("Configuration not reloaded: %s", exc)
+                    self._nodes_dirty.set()
+                else:
+                    log.info("Received %s: shutting down", signal.Signals(signum).name)
+                    self.request_shutdown()
+
+    async def _watchdog(self, interval: float) -> None:
+        while True:
+            systemd.notify("WATCHDOG=1")
+            await trio.sleep(interval)
+
+    async def run(
+        self,
+        task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED,
+        *,
+        handle_signals: bool = True,
+        reload_config: Callable[[], None] | None = None,
+    ) -> None:
+        """Run until ``request_shutdown()`` or SIGTERM/SIGINT; reports itself started when serving."""
+        from hypercorn.config import Config as HypercornConfig
+        from hypercorn.trio import serve
+
+        from pulse_core.web.app import create_app
+
+        self._token = trio.lowlevel.current_trio_token()
+        log.info("Pulse %s starting; data directory %s", __version__, self.data_dir)
+        await self.storage.open()
+        try:
+            await self.alerts.start()
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                if handle_signals:
+                    nursery.start_soon(self._handle_signals, reload_config)
+                self.plugins.startup(self)
+                await nursery.start(self.dispatcher.run)
+                async with trio.open_nursery() as poll_nursery:
+                    self.scheduler = PollScheduler(
+                        poll_nursery,
+                        self.config.polling.interval_seconds,
+                        self.config.polling.timeout_seconds,
+                        self._on_poll,
+                    )
+                    await self.sync_sources()
+                    poll_nursery.start_soon(self._watch_nodes)
+
+                    self.app = create_app(self)
+                    hc = HypercornConfig()
+                    hc.bind = [_bind_address(self.config.server.bind, self.config.server.port)]
+                    hc.accesslog = None
+                    hc.errorlog = logging.getLogger("hypercorn.error")
+                    hc.graceful_timeout = self.config.server.shutdown_grace_seconds
+                    hc.include_server_header = False
+                    self.bound_urls = await nursery.start(
+                        lambda task_status: serve(self.app, hc, shutdown_trigger=self._shutdown.wait, task_status=task_status)
+                    )
+                    log.info("Listening on %s", ", ".join(self.bound_urls))
+                    systemd.notify(f"READY=1\nSTATUS=Serving on {', '.join(self.bound_urls)}")
+                    interval = systemd.watchdog_interval()
+                    if interval:
+                        poll_nursery.start_soon(self._watchdog, interval)
+                    task_status.started(self)
+
+                    await self._shutdown.wait()
+                    systemd.notify("STOPPING=1")
+                    log.info("Shutting down")
+                    with trio.move_on_after(self.config.server.shutdown_grace_seconds) as scope:
+                        scope.shield = True
+                        await self.scheduler.aclose()
+                    poll_nursery.cancel_scope.cancel()
+                self.plugins.shutdown(self)
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.storage.aclose()
+            log.info("Pulse stopped")
+
+
+def _bind_address(host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+def pid_file_path(data_dir: str) -> Path:
+    return Path(data_dir) / "pulse.pid"
+
+
+def running_pid(data_dir: str) -> int | None:
+    try:
+        pid = int(pid_file_path(data_dir).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid

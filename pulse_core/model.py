@@ -1,0 +1,403 @@
+"""Resource types that source plugins produce and the rest of Pulse consumes.
+
+Units are fixed here, once, so every consumer reads the same thing:
+
+* CPU is a fraction of the resource's CPUs, 0.0 to 1.0, as Proxmox reports it.
+* Sizes are bytes; rates are bytes per second; times are epoch seconds (UTC).
+* ``None`` means the source could not tell the value. It is never replaced by 0,
+  and ``unknown_reason`` on the enclosing object says why, for the UI.
+
+Identifiers are stable across poll order, guest migration between nodes and
+display-name changes: see the ``*_id`` helpers at the end of this module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+NodeStatus = Literal["online", "offline", "unknown"]
+GuestType = Literal["qemu", "lxc"]
+ResourceKind = Literal["node", "guest", "storage", "pbs", "datastore"]
+
+
+@dataclass(slots=True)
+class Usage:
+    """Used and total size of memory, a disk or a storage, in bytes."""
+
+    total: int | None = None
+    used: int | None = None
+    free: int | None = None
+    # Why ``used`` is None (for example "no guest agent"); None when known.
+    unknown_reason: str | None = None
+
+    @property
+    def percent(self) -> float | None:
+        """Usage in percent (0-100), or None when either side is unknown or total is 0."""
+        if self.used is None or not self.total:
+            return None
+        return self.used * 100.0 / self.total
+
+
+@dataclass(slots=True)
+class Node:
+    """A Proxmox VE node as seen through one configured connection."""
+
+    id: str
+    name: str
+    instance: str
+    status: NodeStatus = "unknown"
+    host: str = ""
+    cpu: float | None = None
+    cpus: int | None = None
+    memory: Usage = field(default_factory=Usage)
+    swap: Usage = field(default_factory=Usage)
+    disk: Usage = field(default_factory=Usage)
+    uptime: int | None = None
+    loadavg: tuple[float, float, float] | None = None
+    pve_version: str | None = None
+    kernel: str | None = None
+    cpu_model: str | None = None
+    cluster_name: str | None = None
+    is_cluster_member: bool = False
+    # True when the values come from an earlier poll because this one failed.
+    stale: bool = False
+    last_seen: float | None = None
+    connection_health: str = "unknown"
+
+
+@dataclass(slots=True)
+class GuestFilesystem:
+    mountpoint: str
+    fstype: str
+    total: int
+    used: int
+    device: str | None = None
+
+
+@dataclass(slots=True)
+class Guest:
+    """A VM (``qemu``) or container (``lxc``)."""
+
+    id: str
+    vmid: int
+    name: str
+    node: str
+    instance: str
+    type: GuestType
+    status: str = "unknown"
+    template: bool = False
+    cpu: float | None = None
+    cpus: float | None = None
+    memory: Usage = field(default_factory=Usage)
+    balloon: int | None = None
+    disk: Usage = field(default_factory=Usage)
+    net_in: float | None = None
+    net_out: float | None = None
+    disk_read: float | None = None
+    disk_write: float | None = None
+    uptime: int | None = None
+    tags: list[str] = field(default_factory=list)
+    lock: str | None = None
+    ha_state: str | None = None
+    pool: str | None = None
+    agent_enabled: bool | None = None
+    agent_status: str | None = None
+    os_name: str | None = None
+    ip_addresses: list[str] = field(default_factory=list)
+    filesystems: list[GuestFilesystem] = field(default_factory=list)
+    stale: bool = False
+    # Fields whose detail call (status/current, guest agent) failed last time.
+    stale_fields: list[str] = field(default_factory=list)
+    last_seen: float | None = None
+
+
+@dataclass(slots=True)
+class Storage:
+    """A storage as one node sees it (shared storage appears once per node)."""
+
+    id: str
+    name: str
+    node: str
+    instance: str
+    type: str = ""
+    content: list[str] = field(default_factory=list)
+    shared: bool = False
+    enabled: bool = True
+    active: bool = True
+    status: str = "unknown"
+    usage: Usage = field(default_factory=Usage)
+    stale: bool = False
+
+
+@dataclass(slots=True)
+class Datastore:
+    """A Proxmox Backup Server datastore."""
+
+    id: str
+    name: str
+    instance: str
+    status: str = "unknown"
+    usage: Usage = field(default_factory=Usage)
+    dedup_factor: float | None = None
+    estimated_full: int | None = None
+    gc_status: str | None = None
+    gc_last_run: int | None = None
+    namespaces: list[str] = field(default_factory=list)
+    removable: bool = False
+    error: str | None = None
+    stale: bool = False
+
+
+@dataclass(slots=True)
+class PBSJob:
+    id: str
+    kind: Literal["sync", "verify", "prune", "gc"]
+    store: str
+    last_run: int | None = None
+    last_result: str | None = None
+    next_run: int | None = None
+
+
+@dataclass(slots=True)
+class PBSInstance:
+    """A Proxmox Backup Server and its datastores."""
+
+    id: str
+    name: str
+    host: str
+    status: NodeStatus = "unknown"
+    version: str | None = None
+    cpu: float | None = None
+    memory: Usage = field(default_factory=Usage)
+    disk: Usage = field(default_factory=Usage)
+    uptime: int | None = None
+    loadavg: tuple[float, float, float] | None = None
+    datastores: list[Datastore] = field(default_factory=list)
+    jobs: list[PBSJob] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    connection_health: str = "unknown"
+    stale: bool = False
+
+
+@dataclass(slots=True)
+class BackupTask:
+    """A vzdump task; a multi-guest job yields one entry per guest."""
+
+    id: str
+    upid: str
+    node: str
+    instance: str
+    vmid: int | None
+    status: str
+    start_time: int
+    end_time: int | None = None
+    size: int | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class StorageBackup:
+    """A backup file on a PVE storage (``content=backup``)."""
+
+    id: str
+    volid: str
+    storage: str
+    node: str
+    instance: str
+    vmid: int | None
+    guest_type: str | None
+    ctime: int
+    size: int | None = None
+    format: str | None = None
+    notes: str | None = None
+    protected: bool = False
+    verification: str | None = None
+    is_pbs: bool = False
+
+
+@dataclass(slots=True)
+class GuestSnapshot:
+    id: str
+    name: str
+    vmid: int
+    guest_type: GuestType
+    node: str
+    instance: str
+    snaptime: int | None = None
+    description: str = ""
+    vmstate: bool = False
+    parent: str | None = None
+
+
+@dataclass(slots=True)
+class PBSBackup:
+    """One snapshot in a PBS datastore."""
+
+    id: str
+    instance: str
+    datastore: str
+    namespace: str
+    backup_type: Literal["vm", "ct", "host"]
+    backup_id: str
+    backup_time: int
+    size: int | None = None
+    protected: bool = False
+    comment: str | None = None
+    verification: Literal["ok", "failed", "none"] = "none"
+    encrypted: bool = False
+    owner: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Sample:
+    """One metric value of one resource at one time."""
+
+    resource_id: str
+    metric: str
+    ts: float
+    value: float
+
+
+@dataclass(slots=True)
+class ConnectionHealth:
+    """How the last poll of one configured connection went."""
+
+    instance: str
+    healthy: bool
+    # Short stable label: ok, auth, permission, tls, connect, response, partial.
+    status: str = "ok"
+    message: str = ""
+    last_success: float | None = None
+    last_error: float | None = None
+    consecutive_failures: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PollResult:
+    """What one poll of one source returned.
+
+    A list left as ``None`` was not refreshed in this cycle (slow cadence); the
+    core keeps the previous one. An empty list means "refreshed, and empty".
+    """
+
+    instance: str
+    nodes: list[Node] | None = None
+    guests: list[Guest] | None = None
+    storage: list[Storage] | None = None
+    pbs: list[PBSInstance] | None = None
+    backup_tasks: list[BackupTask] | None = None
+    storage_backups: list[StorageBackup] | None = None
+    guest_snapshots: list[GuestSnapshot] | None = None
+    pbs_backups: list[PBSBackup] | None = None
+    # Extra samples beyond those the core derives from the resources above.
+    samples: list[Sample] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # Set when the source lost sight of everything at once (for example the
+    # token's permissions were revoked): the core keeps the last lists as stale.
+    visibility_lost: bool = False
+
+
+@dataclass(slots=True)
+class ConnectionReport:
+    """Result of testing a connection before saving it."""
+
+    ok: bool
+    message: str
+    reachable: bool = False
+    authenticated: bool = False
+    fingerprint: str | None = None
+    version: str | None = None
+    cluster_name: str | None = None
+    members: list[str] = field(default_factory=list)
+    # Each missing privilege with what it disables, e.g.
+    # {"privilege": "VM.GuestAgent.Audit", "disables": "VM disk usage"}.
+    missing_privileges: list[dict[str, str]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str) -> str:
+    """Lower-case ``text`` and replace runs of other characters with one hyphen."""
+    slug = _SLUG_RE.sub("-", text.lower()).strip("-")
+    return slug or "instance"
+
+
+def node_id(instance: str, node: str) -> str:
+    return f"{instance}-{node}"
+
+
+def guest_id(instance: str, vmid: int) -> str:
+    # The vmid is unique within a cluster and kept across migration, so the
+    # node is deliberately not part of the id.
+    return f"{instance}-{vmid}"
+
+
+def storage_id(instance: str, node: str, storage: str) -> str:
+    return f"{instance}-{node}-{storage}"
+
+
+def datastore_id(instance: str, store: str) -> str:
+    return f"{instance}-{store}"
+
+
+AlertLevel = Literal["warning", "critical"]
+
+
+@dataclass(slots=True)
+class Alert:
+    """One alert episode: from firing until it resolves."""
+
+    id: str
+    type: str
+    level: AlertLevel
+    resource_id: str
+    resource_name: str
+    resource_type: str
+    node: str | None
+    instance: str | None
+    message: str
+    value: float | None
+    threshold: float | None
+    start_time: float
+    last_seen: float
+    acknowledged: bool = False
+    ack_user: str | None = None
+    ack_time: float | None = None
+    resolved_time: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Notification:
+    """What a notifier channel delivers: one or more alerts firing or resolved together."""
+
+    id: str
+    event: Literal["alert", "resolved", "test", "flapping"]
+    alerts: list[Alert]
+    title: str
+    created: float
+
+    @property
+    def grouped(self) -> bool:
+        return len(self.alerts) > 1
+
+
+@dataclass(slots=True)
+class DeliveryResult:
+    """Outcome of one delivery attempt, with the remote server's own answer."""
+
+    ok: bool
+    status_code: int | None = None
+    # The server's reply (HTTP body or SMTP reply text), capped by the notifier.
+    response: str = ""
+    error: str | None = None
+    # Seconds the server asked us to wait (HTTP Retry-After), if any.
+    retry_after: float | None = None
+    # False when retrying cannot help (4xx other than 408/429, bad config).
+    retryable: bool = True
