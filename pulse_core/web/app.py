@@ -71,6 +71,9 @@ def create_app(daemon: Any) -> QuartTrio:
             return error_response("web UI is not built; run `make build-ui`", 503)
         return Response(index_file.read_bytes(), content_type="text/html; charset=utf-8")
 
+    from pulse_core.web import guard
+
+    guard.install(app, daemon)
     for blueprint in daemon.plugins.blueprints(daemon):
         app.register_blueprint(blueprint)
     return app
