@@ -77,6 +77,7 @@ class Daemon:
         self._running_nodes: dict[str, NodeSettings] = {}
         self.app: Any = None
         self._seed_settings()
+        self._check_node_plugins()
         self.settings.subscribe(self._on_nodes_saved, NODES_SECTION)
 
     # --- construction -------------------------------------------------------------------------
@@ -101,6 +102,17 @@ class Daemon:
             data["id"] = slugify(node.name)
             nodes.append(data)
         self.settings.set_sync(NODES_SECTION, nodes)
+
+    def _check_node_plugins(self) -> None:
+        """Refuse to start when a configured node needs a plugin that failed to load or is blocked."""
+        for node in self.configured_nodes():
+            if node.enabled and node.type not in self.source_types:
+                self.plugins.require(node.type, f"node {node.name!r} has type {node.type!r}")
+                known = ", ".join(sorted(self.source_types)) or "none installed"
+                raise PluginError(
+                    f"node {node.name!r} has type {node.type!r}, which no installed plugin provides "
+                    f"(installed: {known})"
+                )
 
     def configured_nodes(self) -> list[NodeSettings]:
         return [node_settings_from_dict(item) for item in self.settings.get(NODES_SECTION, [])]
