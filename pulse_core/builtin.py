@@ -10,3 +10,10 @@ from pulse_core import hookimpl
 @hookimpl
 def pulse_config_sections() -> dict[str, Any]:
     return {}
+
+
+@hookimpl
+def pulse_blueprints(context: Any) -> list[Any]:
+    from pulse_core import metrics
+
+    return [metrics.blueprint(context)]

@@ -1,0 +1,96 @@
+"""The Prometheus exposition, parsed with prometheus-client's own parser."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from pulse_core.metrics import render
+from pulse_core.model import (
+    Datastore,
+    Guest,
+    Node,
+    PBSBackup,
+    PBSInstance,
+    PollResult,
+    Storage,
+    StorageBackup,
+    Usage,
+)
+from pulse_core.state import State
+
+
+def make_daemon() -> SimpleNamespace:
+    state = State()
+    now = time.time()
+    state.apply(PollResult(
+        instance="lab",
+        nodes=[Node(id="lab-pve1", name="pve1", instance="lab", status="online", cpu=0.25,
+                    memory=Usage(total=1000, used=400))],
+        guests=[
+            Guest(id="lab-101", vmid=101, name="web", node="pve1", instance="lab", type="qemu", status="running",
+                  cpu=0.5, memory=Usage(total=2048, used=None, unknown_reason="no guest agent"),
+                  disk=Usage(total=100, used=None), net_in=10.0),
+            Guest(id="lab-200", vmid=200, name="db", node="pve1", instance="lab", type="lxc", status="stopped",
+                  memory=Usage(total=512, used=0), disk=Usage(total=100, used=26)),
+        ],
+        storage=[Storage(id="lab-pve1-local", name="local", node="pve1", instance="lab", type="dir",
+                         usage=Usage(total=200, used=50))],
+        storage_backups=[StorageBackup(id="b1", volid="local:backup/x", storage="local", node="pve1",
+                                       instance="lab", vmid=200, guest_type="lxc", ctime=int(now) - 3600)],
+    ))
+    state.apply(PollResult(
+        instance="backup",
+        pbs=[PBSInstance(id="backup", name="backup", host="pbs", status="online",
+                         datastores=[Datastore(id="backup-store1", name="store1", instance="backup",
+                                               usage=Usage(total=1000, used=850))])],
+        pbs_backups=[PBSBackup(id="p1", instance="backup", datastore="store1", namespace="", backup_type="vm",
+                               backup_id="101", backup_time=int(now) - 7200)],
+    ))
+    return SimpleNamespace(state=state, scheduler=None, dispatcher=SimpleNamespace())
+
+
+def samples_by_name(text: str) -> dict[str, list]:
+    result: dict[str, list] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            result.setdefault(sample.name, []).append(sample)
+    return result
+
+
+def test_exposition_parses_and_holds_values():
+    samples = samples_by_name(render(make_daemon()).decode())
+    cpu = {s.labels["id"]: s.value for s in samples["pulse_guest_cpu_ratio"]}
+    assert cpu == {"lab-101": 0.5}
+    assert samples["pulse_node_up"][0].value == 1
+    assert {s.labels["id"]: s.value for s in samples["pulse_guest_up"]} == {"lab-101": 1, "lab-200": 0}
+    ratio = samples["pulse_pbs_datastore_usage_ratio"][0]
+    assert ratio.labels["name"] == "store1"
+    assert ratio.value == 0.85
+    assert samples["pulse_storage_usage_ratio"][0].value == 0.25
+
+
+def test_unknown_memory_is_absent_not_zero():
+    samples = samples_by_name(render(make_daemon()).decode())
+    used = {s.labels["id"]: s.value for s in samples.get("pulse_guest_memory_used_bytes", [])}
+    assert "lab-101" not in used
+    assert used["lab-200"] == 0
+
+
+def test_backup_age_from_pve_and_pbs():
+    samples = samples_by_name(render(make_daemon()).decode())
+    ages = {s.labels["id"]: s.value for s in samples["pulse_guest_backup_age_seconds"]}
+    assert 3500 < ages["lab-200"] < 3700
+    assert 7100 < ages["lab-101"] < 7300
+
+
+def test_counters_follow_conventions():
+    text = render(make_daemon()).decode()
+    families = {family.name: family.type for family in text_string_to_metric_families(text)}
+    assert families["pulse_poll_errors"] == "counter"
+    assert "pulse_poll_errors_total" not in families  # the parser strips the suffix from counter families
+    assert "# TYPE pulse_notifications_sent_total counter" in text
+    for name in families:
+        assert name.startswith("pulse_")
