@@ -81,21 +81,24 @@ class SourcePoller:
             log.exception("Source %s raised an unexpected error", self.source.instance)
             self._record_failure("internal", f"{type(exc).__name__}: {exc}")
         else:
-            was_down = not self.health.healthy and self.stats.failures > 0
+            if self.health.status == "unknown":
+                log.info("Connected to %s", self.source.instance)
+            elif not self.health.healthy:
+                log.info("Connection to %s restored", self.source.instance)
             self.health.healthy = True
             self.health.status = "partial" if result.warnings else "ok"
             self.health.message = "; ".join(result.warnings[:3])
             self.health.warnings = list(result.warnings)
             self.health.last_success = self.clock()
             self.health.consecutive_failures = 0
-            if was_down:
-                log.info("Source %s restored", self.source.instance)
             self._last_logged.clear()
         self.stats.polls += 1
         self.stats.last_duration = trio.current_time() - started
         await self.on_result(self.source.instance, result, self.health, self.stats.last_duration)
 
     def _record_failure(self, kind: str, message: str) -> None:
+        if self.health.healthy:
+            log.warning("Lost connection to %s (%s): %s", self.source.instance, kind, message)
         self.stats.failures += 1
         self.stats.errors_by_kind[kind] = self.stats.errors_by_kind.get(kind, 0) + 1
         self.health.healthy = False
