@@ -1,0 +1,263 @@
+"""Noise control between alert transitions and notifications.
+
+Decides which firing and resolved alerts become notifications, and when:
+
+* cooldown: a key (resource and metric) that was notified is not notified again
+  for ``cooldown_minutes``;
+* rate cap: at most ``max_notifications_per_hour`` firing notifications per resource;
+* flapping: ``changes`` transitions of one key inside ``window_minutes`` send one
+  "flapping" notice, then the key stays quiet for ``quiet_minutes``; when the
+  quiet time ends its receivers are brought up to date;
+* grouping: everything queued within ``grouping_window_seconds`` of the first
+  item goes out together, one ``Notification`` per event kind;
+* quiet hours: warnings, and criticals of categories marked in ``hold_critical``,
+  are held and queued when the quiet hours end;
+* escalation: an alert still firing and unacknowledged after ``after_minutes``
+  is notified once more.
+
+A "resolved" is only ever sent for an alert whose firing notification was sent
+(``metadata["notified"]``), so receivers never see a resolve without its firing.
+Acknowledged alerts are never notified again, apart from their "resolved".
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time as time_of_day
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pulse_core.alerts.settings import METRICS, NoiseSettings, QuietHours
+from pulse_core.model import Alert, Notification
+
+log = logging.getLogger(__name__)
+
+HOUR = 3600.0
+OutgoingEvent = Literal["alert", "resolved", "flapping", "escalated"]
+
+
+@dataclass(slots=True)
+class _Item:
+    event: OutgoingEvent
+    alert: Alert
+
+
+def alert_key_of(alert: Alert) -> str:
+    return str(alert.metadata.get("key") or alert.id)
+
+
+def category_of(alert: Alert) -> str:
+    spec = METRICS.get((alert.resource_type, alert.type))
+    return spec.category if spec is not None else "performance"
+
+
+def in_quiet_hours(quiet: QuietHours, now: float) -> bool:
+    if not quiet.enabled:
+        return False
+    local = datetime.fromtimestamp(now, ZoneInfo(quiet.timezone)).time()
+    start = time_of_day.fromisoformat(quiet.start)
+    end = time_of_day.fromisoformat(quiet.end)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+class NoiseControl:
+    """Turns fired/resolved alerts into grouped notifications; all times are epoch seconds passed in."""
+
+    def __init__(self) -> None:
+        self.settings = NoiseSettings()
+        self._buffer: list[_Item] = []
+        self._window_opened: float | None = None
+        self._held: list[_Item] = []
+        self._last_notified: dict[str, float] = {}
+        self._sent_per_resource: dict[str, deque[float]] = {}
+        self._changes: dict[str, deque[float]] = {}
+        self._flapping_until: dict[str, float] = {}
+        # Notified alerts whose "resolved" fell into their key's flapping quiet time.
+        self._unsent_resolved: dict[str, Alert] = {}
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def fired(self, alert: Alert, now: float) -> None:
+        key = alert_key_of(alert)
+        if self._record_change(key, alert, now):
+            return
+        last = self._last_notified.get(key)
+        if last is not None and now - last < self.settings.cooldown_minutes * 60:
+            alert.metadata["suppressed"] = "cooldown"
+            log.info("Alert %s fired within the cooldown of its last notification; not notifying", alert.id)
+            return
+        sent = self._sent_per_resource.setdefault(alert.resource_id, deque())
+        while sent and now - sent[0] >= HOUR:
+            sent.popleft()
+        if len(sent) >= self.settings.max_notifications_per_hour:
+            alert.metadata["suppressed"] = "rate_limit"
+            log.warning(
+                "Resource %s reached %d notifications in the last hour; alert %s is not notified",
+                alert.resource_id, len(sent), alert.id,
+            )
+            return
+        sent.append(now)
+        self._last_notified[key] = now
+        self._queue(_Item("alert", alert), now)
+
+    def resolved(self, alert: Alert, now: float) -> None:
+        key = alert_key_of(alert)
+        if self._drop_unsent_firing(alert):
+            self._record_change(key, alert, now)
+            return
+        if not alert.metadata.get("notified"):
+            self._record_change(key, alert, now)
+            return
+        if self._record_change(key, alert, now):
+            self._unsent_resolved[key] = alert
+            return
+        self._queue(_Item("resolved", alert), now)
+
+    def _drop_unsent_firing(self, alert: Alert) -> bool:
+        """Remove a firing of ``alert`` still waiting in the window or in quiet hours."""
+        found = False
+        for items in (self._buffer, self._held):
+            for item in list(items):
+                if item.alert.id == alert.id and item.event in ("alert", "escalated"):
+                    items.remove(item)
+                    found = True
+        return found and not alert.metadata.get("notified")
+
+    def _record_change(self, key: str, alert: Alert, now: float) -> bool:
+        """Count one transition; return True when the key is (now) flapping and must stay quiet."""
+        flapping = self.settings.flapping
+        if not flapping.enabled:
+            return False
+        until = self._flapping_until.get(key)
+        if until is not None and now < until:
+            return True
+        changes = self._changes.setdefault(key, deque())
+        changes.append(now)
+        while changes and now - changes[0] > flapping.window_minutes * 60:
+            changes.popleft()
+        if len(changes) < flapping.changes:
+            return False
+        self._flapping_until[key] = now + flapping.quiet_minutes * 60
+        changes.clear()
+        log.warning("Alert %s is flapping; notifications paused for %.0f minutes", key, flapping.quiet_minutes)
+        self._queue(_Item("flapping", alert), now)
+        return True
+
+    # --- output --------------------------------------------------------------------------------
+
+    def _queue(self, item: _Item, now: float) -> None:
+        if self._must_hold(item.alert, now):
+            self._held.append(item)
+            return
+        if not self._buffer:
+            self._window_opened = now
+        self._buffer.append(item)
+
+    def _must_hold(self, alert: Alert, now: float) -> bool:
+        quiet = self.settings.quiet_hours
+        if not in_quiet_hours(quiet, now):
+            return False
+        if alert.level == "warning":
+            return True
+        return bool(getattr(quiet.hold_critical, category_of(alert), False))
+
+    def due(self, now: float, active: Iterable[Alert]) -> list[Notification]:
+        """Return the notifications due at ``now``; ``active`` is every active alert."""
+        active = list(active)
+        self._release_held(now)
+        self._end_flapping(now, active)
+        self._escalate(now, active)
+        if not self._buffer or self._window_opened is None:
+            return []
+        if now - self._window_opened < self.settings.grouping_window_seconds:
+            return []
+        items, self._buffer, self._window_opened = self._buffer, [], None
+        return self._build(items, now)
+
+    def flush_all(self, now: float) -> list[Notification]:
+        """Return everything in the grouping window at once (shutdown); held items stay held."""
+        items, self._buffer, self._window_opened = self._buffer, [], None
+        return self._build(items, now)
+
+    def _release_held(self, now: float) -> None:
+        if not self._held or in_quiet_hours(self.settings.quiet_hours, now):
+            return
+        held, self._held = self._held, []
+        log.info("Quiet hours ended; queueing %d held notifications", len(held))
+        for item in held:
+            self._queue(item, now)
+
+    def _end_flapping(self, now: float, active: list[Alert]) -> None:
+        ended = [key for key, until in self._flapping_until.items() if now >= until]
+        for key in ended:
+            del self._flapping_until[key]
+            resolved = self._unsent_resolved.pop(key, None)
+            if resolved is not None:
+                self._queue(_Item("resolved", resolved), now)
+            for alert in active:
+                if alert_key_of(alert) == key and not alert.metadata.get("notified") and not alert.acknowledged:
+                    alert.metadata.pop("suppressed", None)
+                    self._last_notified[key] = now
+                    self._queue(_Item("alert", alert), now)
+
+    def _escalate(self, now: float, active: list[Alert]) -> None:
+        escalation = self.settings.escalation
+        if not escalation.enabled:
+            return
+        for alert in active:
+            if alert.acknowledged or not alert.metadata.get("notified") or alert.metadata.get("escalated"):
+                continue
+            if now - alert.start_time < escalation.after_minutes * 60:
+                continue
+            alert.metadata["escalated"] = now
+            self._queue(_Item("escalated", alert), now)
+
+    def _build(self, items: list[_Item], now: float) -> list[Notification]:
+        by_event: dict[OutgoingEvent, list[Alert]] = {}
+        for item in items:
+            alert = item.alert
+            if item.event in ("alert", "escalated"):
+                # Acknowledged or already resolved before the window closed: nothing to tell.
+                if alert.acknowledged or alert.resolved_time is not None:
+                    continue
+                alert.metadata["notified"] = True
+            elif item.event == "resolved":
+                if not alert.metadata.get("notified"):
+                    continue
+                alert.metadata["notified"] = False
+            bucket = by_event.setdefault(item.event, [])
+            if all(existing.id != alert.id for existing in bucket):
+                bucket.append(alert)
+        notifications = []
+        for event, alerts in by_event.items():
+            notifications.append(Notification(
+                id=uuid.uuid4().hex,
+                # Escalations go out as firing alerts; ``metadata["escalated"]`` tells them apart.
+                event="alert" if event == "escalated" else event,
+                alerts=alerts,
+                title=_title(event, alerts),
+                created=now,
+            ))
+        return notifications
+
+    def statistics(self) -> dict[str, int]:
+        return {
+            "buffered": len(self._buffer),
+            "held": len(self._held),
+            "flapping": len(self._flapping_until),
+        }
+
+
+def _title(event: OutgoingEvent, alerts: list[Alert]) -> str:
+    if len(alerts) == 1:
+        alert = alerts[0]
+        prefix = {"alert": "", "resolved": "Resolved: ", "flapping": "Flapping: ", "escalated": "Escalated: "}[event]
+        return f"{prefix}{alert.message}"
+    verb = {"alert": "firing", "resolved": "resolved", "flapping": "flapping", "escalated": "escalated"}[event]
+    return f"{len(alerts)} alerts {verb}"
