@@ -15,5 +15,14 @@ def pulse_config_sections() -> dict[str, Any]:
 @hookimpl
 def pulse_blueprints(context: Any) -> list[Any]:
     from pulse_core import metrics
+    from pulse_core.security import routes as security_routes
 
-    return [metrics.blueprint(context)]
+    return [metrics.blueprint(context), security_routes.blueprint(context)]
+
+
+@hookimpl
+def pulse_authenticators(context: Any) -> list[Any]:
+    from pulse_core.security import security_for
+    from pulse_core.security.authenticators import builtin_authenticators
+
+    return builtin_authenticators(security_for(context))

@@ -1,0 +1,215 @@
+"""API tokens: the ``API_TOKEN`` environment variable plus tokens generated in the UI.
+
+UI tokens live in the settings store's ``api_tokens`` section, which is
+encrypted at rest, so a token can be revealed again later. Every comparison is
+constant-time and checks all tokens, so timing does not reveal which one was
+close. The ``primary`` token is the one the ``/api/system/api-token``
+endpoints manage. Named tokens carry scopes:
+
+- ``monitoring:read``: read-only access (GET requests)
+- ``settings:write``: read access plus changing settings
+- ``*``: everything, including token management, export and import
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulse_core.protocols import Principal
+from pulse_core.security.errors import SecurityError
+
+SETTINGS_SECTION = "api_tokens"
+PRIMARY_ID = "primary"
+ENV_ID = "env"
+SCOPE_READ = "monitoring:read"
+SCOPE_WRITE = "settings:write"
+SCOPE_ALL = "*"
+KNOWN_SCOPES = (SCOPE_READ, SCOPE_WRITE, SCOPE_ALL)
+TOKEN_HEADER = "x-api-token"
+MAX_NAME_LENGTH = 64
+
+
+@dataclass(slots=True)
+class ApiToken:
+    id: str
+    name: str
+    token: str
+    scopes: list[str] = field(default_factory=lambda: [SCOPE_ALL])
+    created: float = 0.0
+    source: str = "settings"  # settings or env
+
+    def public(self, reveal: bool = False) -> dict[str, Any]:
+        """Describe the token for the API; the value only when ``reveal`` is set."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "scopes": list(self.scopes),
+            "created": self.created,
+            "source": self.source,
+        }
+        if reveal:
+            data["token"] = self.token
+        return data
+
+
+def generate_value() -> str:
+    return secrets.token_hex(32)
+
+
+def presented_token(headers: Mapping[str, str], query: Mapping[str, str], allow_query: bool) -> str | None:
+    """Return the token a request carries: X-API-Token, then Bearer, then ?token= where allowed."""
+    value = headers.get(TOKEN_HEADER)
+    if value:
+        return value.strip()
+    authorization = headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    if allow_query:
+        value = query.get("token")
+        if value:
+            return value.strip()
+    return None
+
+
+def validate_scopes(scopes: Any) -> list[str]:
+    if not isinstance(scopes, list) or not scopes or not all(isinstance(item, str) for item in scopes):
+        raise SecurityError(f"scopes: required, a non-empty list of: {', '.join(KNOWN_SCOPES)}")
+    unknown = [item for item in scopes if item not in KNOWN_SCOPES]
+    if unknown:
+        raise SecurityError(f"scopes: unknown scope {unknown[0]!r}; use one of: {', '.join(KNOWN_SCOPES)}")
+    return sorted(set(scopes))
+
+
+def validate_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise SecurityError("name: required, a non-empty string")
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise SecurityError(f"name: too long ({len(name)} characters); use at most {MAX_NAME_LENGTH}")
+    return name
+
+
+class TokenStore:
+    """Reads and changes API tokens; ``env_token`` comes from ``auth.api_token``."""
+
+    def __init__(self, settings: Any, env_token: str, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.env_token = env_token.strip()
+        self.clock = clock
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _stored(self) -> list[ApiToken]:
+        section = self.settings.get(SETTINGS_SECTION, {}) or {}
+        tokens = []
+        for item in section.get("tokens", []) or []:
+            if not isinstance(item, dict) or not item.get("token"):
+                continue
+            tokens.append(ApiToken(
+                id=str(item.get("id")),
+                name=str(item.get("name") or item.get("id")),
+                token=str(item["token"]),
+                scopes=[str(scope) for scope in item.get("scopes") or [SCOPE_ALL]],
+                created=float(item.get("created") or 0),
+            ))
+        return tokens
+
+    def all(self) -> list[ApiToken]:
+        tokens = self._stored()
+        if self.env_token:
+            tokens.insert(0, ApiToken(id=ENV_ID, name="API_TOKEN", token=self.env_token, source="env"))
+        return tokens
+
+    def get(self, token_id: str) -> ApiToken | None:
+        return next((token for token in self.all() if token.id == token_id), None)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.all())
+
+    def primary(self) -> ApiToken | None:
+        """Return the token the single-token endpoints manage: the UI one, else the environment one."""
+        return self.get(PRIMARY_ID) or self.get(ENV_ID)
+
+    def match(self, presented: str | None) -> ApiToken | None:
+        """Return the token equal to ``presented``, comparing against every token in constant time."""
+        if not presented:
+            return None
+        presented_digest = hashlib.sha256(presented.encode("utf-8")).digest()
+        found: ApiToken | None = None
+        for token in self.all():
+            candidate = hashlib.sha256(token.token.encode("utf-8")).digest()
+            if hmac.compare_digest(presented_digest, candidate) and found is None:
+                found = token
+        return found
+
+    def principal_for(self, token: ApiToken) -> Principal:
+        return Principal(name=f"token:{token.name}", method="token", scopes=frozenset(token.scopes))
+
+    # --- changing ---------------------------------------------------------------------------
+
+    async def _save(self, tokens: list[ApiToken]) -> None:
+        section = self.settings.get(SETTINGS_SECTION, {}) or {}
+        section["tokens"] = [
+            {"id": t.id, "name": t.name, "token": t.token, "scopes": t.scopes, "created": t.created}
+            for t in tokens
+        ]
+        await self.settings.set(SETTINGS_SECTION, section)
+
+    async def generate_primary(self) -> ApiToken:
+        tokens = [token for token in self._stored() if token.id != PRIMARY_ID]
+        token = ApiToken(id=PRIMARY_ID, name="API token", token=generate_value(), created=self.clock())
+        tokens.insert(0, token)
+        await self._save(tokens)
+        return token
+
+    async def delete(self, token_id: str) -> ApiToken:
+        if token_id == ENV_ID:
+            raise SecurityError(
+                "this token is set by the API_TOKEN environment variable; remove it there and restart", 409
+            )
+        tokens = self._stored()
+        kept = [token for token in tokens if token.id != token_id]
+        if len(kept) == len(tokens):
+            raise SecurityError(f"token {token_id!r} not found", 404)
+        await self._save(kept)
+        return next(token for token in tokens if token.id == token_id)
+
+    async def create(self, name: Any, scopes: Any) -> ApiToken:
+        name = validate_name(name)
+        scopes = validate_scopes(scopes)
+        tokens = self._stored()
+        if any(token.name.lower() == name.lower() for token in tokens):
+            raise SecurityError(f"name: a token named {name!r} already exists; choose another name", 409)
+        token = ApiToken(id=uuid.uuid4().hex[:12], name=name, token=generate_value(), scopes=scopes,
+                         created=self.clock())
+        tokens.append(token)
+        await self._save(tokens)
+        return token
+
+    async def update(self, token_id: str, changes: Mapping[str, Any]) -> ApiToken:
+        if token_id == ENV_ID:
+            raise SecurityError("this token is set by the API_TOKEN environment variable and cannot be changed", 409)
+        unknown = sorted(set(changes) - {"name", "scopes"})
+        if unknown:
+            raise SecurityError(f"{unknown[0]}: unknown field; a token accepts name and scopes")
+        tokens = self._stored()
+        token = next((item for item in tokens if item.id == token_id), None)
+        if token is None:
+            raise SecurityError(f"token {token_id!r} not found", 404)
+        if "name" in changes:
+            name = validate_name(changes["name"])
+            if any(other.id != token_id and other.name.lower() == name.lower() for other in tokens):
+                raise SecurityError(f"name: a token named {name!r} already exists; choose another name", 409)
+            token.name = name
+        if "scopes" in changes:
+            token.scopes = validate_scopes(changes["scopes"])
+        await self._save(tokens)
+        return token
