@@ -120,11 +120,14 @@ class ApiApp:
         return None, {}
 
     def authenticate(self, request: Request, route: Route, now: float) -> Principal:
-        if route.public:
-            return Principal("anonymous")
         auth = self.auth
         cookie = request.headers.get("cookie", "")
         authorization = request.headers.get("authorization", "")
+        token_prefix = f"{auth.product}APIToken"
+        if route.public:
+            if not route.token_allowed and authorization.startswith(token_prefix):
+                raise ApiError(403, self.token_not_allowed_message(request.path))
+            return Principal("anonymous")
         ticket = None
         if cookie:
             from pulse_core.simulator.auth import parse_cookie
@@ -139,7 +142,6 @@ class ApiApp:
             ):
                 raise ApiError(401, self.csrf_message())
             return principal
-        token_prefix = f"{auth.product}APIToken"
         if authorization.startswith((token_prefix + "=", token_prefix + " ")):
             principal = auth.verify_token_header(authorization)
             if not route.token_allowed:
