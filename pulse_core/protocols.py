@@ -190,8 +190,12 @@ class Notifier(Protocol):
 class NotifierType(Protocol):
     name: str  # "email", "webhook", ...
 
-    def channels(self, settings: Mapping[str, Any]) -> list[Notifier]:
-        """Build the channels configured in this notifier's settings section."""
+    def channels(self, settings: Any) -> list[Notifier]:
+        """Build the enabled channels from this notifier's section of the settings store.
+
+        ``settings`` is the ``SettingsStore``; read the section with ``settings.get(name, default)``.
+        Channel ids must be unique across all notifiers (prefix them with the type name).
+        """
         ...
 
 

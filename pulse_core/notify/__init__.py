@@ -1,4 +1,4 @@
-"""Notification dispatch: grouping, the persistent delivery queue and retries."""
+"""Notification delivery: the persistent queue with retries, payload templates and URL redaction."""
 
 from pulse_core.notify.dispatcher import NotificationDispatcher
 
