@@ -15,10 +15,16 @@ def pulse_config_sections() -> dict[str, Any]:
 @hookimpl
 def pulse_blueprints(context: Any) -> list[Any]:
     from pulse_core import metrics
+    from pulse_core.alerts import routes as alert_routes
     from pulse_core.notify import routes as notify_routes
     from pulse_core.security import routes as security_routes
 
-    return [metrics.blueprint(context), notify_routes.create_blueprint(context), security_routes.blueprint(context)]
+    return [
+        metrics.blueprint(context),
+        alert_routes.create_blueprint(context),
+        notify_routes.create_blueprint(context),
+        security_routes.blueprint(context),
+    ]
 
 
 @hookimpl

@@ -66,6 +66,7 @@ class Daemon:
         self.storage: StorageBackend = self._create_storage()
         self.alerts = AlertEngine(self.settings, self.storage, clock=clock)
         self.dispatcher = NotificationDispatcher(self.storage, self.settings, self)
+        self.alerts.attach_dispatcher(self.dispatcher)
         self.scheduler: PollScheduler | None = None
         self.poll_listeners: list[Callable[[], None]] = []
         self.bound_urls: list[str] = []
@@ -163,10 +164,9 @@ class Daemon:
                 except PulseError:
                     log.exception("Cannot store %d samples from %s", len(samples), instance)
         self.state.set_health(health)
-        events = self.alerts.evaluate(self.state)
+        # The engine groups and filters notifications itself and hands them to the dispatcher.
+        await self.alerts.evaluate(self.state)
         self.state.set_active_alerts(list(self.alerts.active.values()))
-        if events:
-            await self.dispatcher.submit(events)
         for listener in list(self.poll_listeners):
             listener()
 
@@ -254,6 +254,7 @@ class Daemon:
                     nursery.start_soon(self._handle_signals, reload_config)
                 self.plugins.startup(self)
                 await nursery.start(self.dispatcher.run)
+                await nursery.start(self.alerts.run)
                 async with trio.open_nursery() as poll_nursery:
                     self.scheduler = PollScheduler(
                         poll_nursery,
