@@ -722,12 +722,24 @@ class PBSApp(ApiApp):
 
     def task_status(self, context: Context, node: str, upid: str) -> Any:
         task = self._find_task(context, node, upid)
-        item = self._task_item(task)
-        item.pop("endtime", None)
-        status = item.pop("status", None)
-        item["status"] = "running" if task.status is None else "stopped"
-        if status is not None:
-            item["exitstatus"] = status
+        user, _, token = task.user.partition("!")
+        item: dict[str, Any] = {
+            "upid": task.upid,
+            "node": task.node,
+            "pid": task.pid,
+            "pstart": task.pstart,
+            "starttime": task.starttime,
+            "type": task.worker_type,
+            "user": user,
+            "status": "running" if task.status is None else "stopped",
+        }
+        if task.worker_id is not None:
+            item["id"] = task.worker_id
+        if token:
+            item["tokenid"] = token
+        if task.status is not None:
+            item["exitstatus"] = task.status
+            item["endtime"] = task.endtime
         return item
 
     def task_log(self, context: Context, node: str, upid: str) -> Any:

@@ -664,7 +664,8 @@ class PVEApp(ApiApp):
                 "cores": guest.cpus,
                 "memory": guest.maxmem // 1024**2,
                 "swap": guest.maxswap // 1024**2,
-                "ostype": guest.osinfo[1],
+                # pct's ostype enum has no "rocky"; Rocky Linux containers run as "centos".
+                "ostype": {"rocky": "centos"}.get(guest.osinfo[1], guest.osinfo[1]),
                 "arch": "amd64",
                 "rootfs": f"local-lvm:vm-{guest.vmid}-disk-0,size={guest.maxdisk // GiB}G",
                 "net0": f"name=eth0,bridge=vmbr0,hwaddr={guest.mac},ip=dhcp,type=veth",
