@@ -17,7 +17,9 @@ from pulse_core.simulator.auth import PBS_ALL_PRIVILEGES, PVE_ALL_PRIVILEGES, Au
 from pulse_core.simulator.clock import SimClock
 from pulse_core.simulator.control import Control
 from pulse_core.simulator.faults import FaultSet
+from pulse_core.simulator.pbs import PBSApp, build_pbs_state
 from pulse_core.simulator.pve import PVEApp
+from pulse_core.simulator.replay import ReplayIndex
 from pulse_core.simulator.scenario import Scenario
 from pulse_core.simulator.server import Endpoint, Request, Response
 from pulse_core.simulator.state import STEP_SECONDS, PVEState, build_state
@@ -45,10 +47,8 @@ class Simulator:
         clock: SimClock,
         nursery: trio.Nursery,
         member_endpoints: bool,
-        replay_dir: Path | None,
+        replay: ReplayIndex | None,
     ) -> None:
-        from pulse_core.simulator.pbs import PBSApp, build_pbs_state
-        from pulse_core.simulator.replay import ReplayIndex
 
         self.scenario = scenario
         self.clock = clock
@@ -60,7 +60,7 @@ class Simulator:
         self.state: PVEState = build_state(scenario, clock)
         self.pve_auth = Authenticator("PVE", rng, PVE_ALL_PRIVILEGES)
         self.pve_app = PVEApp(self.state, self.pve_auth, clock, scenario.auth_failure_delay)
-        self.replay = ReplayIndex.load(replay_dir) if replay_dir is not None else None
+        self.replay = replay
         self._member_mode = member_endpoints
         self.member_endpoints: dict[str, Endpoint] = {}
 
@@ -270,6 +270,8 @@ async def open_simulator(
     scenario.validate()
     if clock is None:
         clock = SimClock(scenario.start_time)
+    # Loaded outside the nursery so a bad directory raises plainly, not inside an exception group.
+    replay = ReplayIndex.load(Path(replay_dir)) if replay_dir is not None else None
     async with trio.open_nursery() as nursery:
         simulator = Simulator(
             scenario,
@@ -277,7 +279,7 @@ async def open_simulator(
             clock=clock,
             nursery=nursery,
             member_endpoints=member_endpoints,
-            replay_dir=Path(replay_dir) if replay_dir is not None else None,
+            replay=replay,
         )
         simulator.start()
         try:
