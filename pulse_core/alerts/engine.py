@@ -165,7 +165,7 @@ class AlertEngine:
             event = AlertEvent("alert", alert)
             log.info("Alert fired: %s", alert.message)
         elif transition == "resolved":
-            event = self._resolve(key, now, "cleared")
+            event = self._resolve(key, now, "cleared" if rule.enabled else "disabled")
         elif observation.value is not None and (alert := self._by_key.get(key)) is not None:
             self._update_alert(alert, observation, spec, rule, now)
         if machine.phase == "ok":
