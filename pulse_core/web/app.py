@@ -1,79 +1,55 @@
-"""Builds the Quart (quart-trio) application served by Hypercorn."""
+"""Builds the Quart (quart-trio) application served by Hypercorn.
+
+Order matters: the error envelope first, then the request guard (auth, CSRF,
+rate limits, headers), then the core's routes, the plugins' blueprints, and
+last the web UI, whose SPA fallback answers only paths nothing else claimed.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import time
-from pathlib import Path
 from typing import Any
 
-from quart import Response, jsonify, request, websocket
+import trio
 from quart_trio import QuartTrio
-from werkzeug.exceptions import HTTPException
 
-import pulse_core
-from pulse_core.errors import PulseError
+from pulse_core.web.errors import ApiError, error_response
+from pulse_core.web.static import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).parent / "static" / "dist"
-
-
-def error_response(message: str, status: int) -> Response:
-    response = jsonify({"error": message})
-    response.status_code = status
-    return response
+__all__ = ["ApiError", "STATIC_DIR", "create_app", "error_response"]
 
 
 def create_app(daemon: Any) -> QuartTrio:
+    """Return the web application for ``daemon``; also subscribes the WebSocket hub to polls."""
+    from pulse_core.web import guard, openapi, static
+    from pulse_core.web.errors import install_error_handlers
+    from pulse_core.web.routes import core_blueprints, system
+    from pulse_core.web.routes.core import StateBody
+    from pulse_core.web.ws import WebSocketHub
+    from pulse_core.web.ws import blueprint as ws_blueprint
+
     app = QuartTrio(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = daemon.config.server.max_body_bytes
+    # Dicts keep insertion order and clients may rely on it; keep key order as written.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["pulse_daemon"] = daemon
+    app.extensions["pulse_state_body"] = StateBody(daemon.state)
+    app.extensions["pulse_nodes_lock"] = trio.Lock()
+    app.extensions["pulse_settings_lock"] = trio.Lock()
+    hub = WebSocketHub(daemon.state)
+    app.extensions["pulse_ws_hub"] = hub
+    daemon.poll_listeners.append(hub.on_poll)
 
-    @app.errorhandler(HTTPException)
-    async def _http_error(exc: HTTPException) -> Response:
-        return error_response(exc.description or exc.name, exc.code or 500)
-
-    @app.errorhandler(Exception)
-    async def _internal_error(exc: Exception) -> Response:
-        log.exception("Unhandled error on %s %s", request.method, request.path)
-        return error_response("internal server error", 500)
-
-    @app.get("/api/health")
-    async def health() -> Response:
-        return jsonify({"status": "healthy", "timestamp": int(time.time()), "uptime": time.time() - daemon.started_at})
-
-    @app.get("/api/version")
-    async def version() -> Response:
-        return jsonify({
-            "version": f"v{pulse_core.__version__}",
-            "build": "release",
-            "runtime": "python",
-            "channel": daemon.config.updates.channel,
-            "isDocker": Path("/.dockerenv").exists() or os.environ.get("PULSE_DOCKER") == "true",
-            "isDevelopment": os.environ.get("PULSE_DEV") == "true",
-        })
-
-    @app.get("/api/state")
-    async def state() -> Response:
-        return Response(daemon.state.serialized(), content_type="application/json")
-
-    @app.websocket("/ws")
-    async def ws() -> None:
-        await websocket.accept()
-        await websocket.send(daemon.state.serialized().decode())
-
-    @app.get("/")
-    async def index() -> Response:
-        index_file = STATIC_DIR / "index.html"
-        if not index_file.is_file():
-            return error_response("web UI is not built; run `make build-ui`", 503)
-        return Response(index_file.read_bytes(), content_type="text/html; charset=utf-8")
-
-    from pulse_core.web import guard
-
+    install_error_handlers(app)
     guard.install(app, daemon)
+    for blueprint in core_blueprints():
+        app.register_blueprint(blueprint)
+    app.register_blueprint(ws_blueprint)
+    app.register_blueprint(openapi.blueprint)
     for blueprint in daemon.plugins.blueprints(daemon):
         app.register_blueprint(blueprint)
+    app.register_blueprint(static.blueprint)
+    system.install(app, daemon)
     return app
