@@ -127,8 +127,8 @@ class Endpoint:
 
     # -- lifecycle --------------------------------------------------------------
 
-    def start(self, nursery: trio.Nursery) -> None:
-        """Bind 127.0.0.1 (an ephemeral port first, the same port on restart) and serve."""
+    def bind(self) -> None:
+        """Open the listening socket on 127.0.0.1 (an ephemeral port first, the same port again later)."""
         if self._socket is not None:
             return
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -142,6 +142,13 @@ class Endpoint:
         raw.setblocking(False)
         self.port = raw.getsockname()[1]
         self._socket = trio.socket.from_stdlib_socket(raw)
+
+    def start(self, nursery: trio.Nursery) -> None:
+        """Bind if needed and serve connections from ``nursery``."""
+        if self._socket is not None and self._scope is not None:
+            return
+        self.bind()
+        assert self._socket is not None
         self._nursery = nursery
         self._scope = trio.CancelScope()
         nursery.start_soon(self._serve, self._socket, self._scope)

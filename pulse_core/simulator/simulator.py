@@ -16,6 +16,7 @@ from pulse_core.simulator.api import replay_response
 from pulse_core.simulator.auth import PBS_ALL_PRIVILEGES, PVE_ALL_PRIVILEGES, Authenticator
 from pulse_core.simulator.clock import SimClock
 from pulse_core.simulator.control import Control
+from pulse_core.simulator.errors import SimulatorError
 from pulse_core.simulator.faults import FaultSet
 from pulse_core.simulator.pbs import PBSApp, build_pbs_state
 from pulse_core.simulator.pve import PVEApp
@@ -45,14 +46,15 @@ class Simulator:
         *,
         tls: bool,
         clock: SimClock,
-        nursery: trio.Nursery,
         member_endpoints: bool,
         replay: ReplayIndex | None,
+        pve_port: int = 0,
+        pbs_port: int = 0,
     ) -> None:
 
         self.scenario = scenario
         self.clock = clock
-        self.nursery = nursery
+        self._nursery: trio.Nursery | None = None
         self.tls = tls
         self.faults = FaultSet()
         self.control = Control(self)
@@ -71,6 +73,7 @@ class Simulator:
         if local_certificate is not None:
             self.state.fingerprints[local] = local_certificate.fingerprint
         self.pve_endpoint = self._make_endpoint("pve", "pve", self._pve_handler, local_certificate)
+        self.pve_endpoint.port = pve_port
 
         self.pbs_state = None
         self.pbs_auth: Authenticator | None = None
@@ -83,6 +86,7 @@ class Simulator:
             pbs_certificate = generate_certificate(self.pbs_hostname) if tls else None
             self.pbs_app.fingerprint = pbs_certificate.fingerprint if pbs_certificate else ""
             self.pbs_endpoint = self._make_endpoint("pbs", "pbs", self._pbs_handler, pbs_certificate, server_header="proxmox-backup-proxy")
+            self.pbs_endpoint.port = pbs_port
 
         if member_endpoints:
             for name in self.state.nodes:
@@ -107,8 +111,8 @@ class Simulator:
             self.state.fingerprints[node] = certificate.fingerprint
         endpoint = self._make_endpoint(node, "pve", self._pve_handler, certificate)
         self.member_endpoints[node] = endpoint
-        if self.state.nodes[node].online:
-            endpoint.start(self.nursery)
+        if self._nursery is not None and self.state.nodes[node].online:
+            endpoint.start(self._nursery)
 
     def endpoints_for(self, server: str | None) -> list[Endpoint]:
         endpoints: list[Endpoint] = []
@@ -145,12 +149,31 @@ class Simulator:
                 return await replay_response(self.pbs_app, request, recorded.status, recorded.body, recorded.reason)
         return await self.pbs_app.handle(request)
 
-    def start(self) -> None:
-        self.pve_endpoint.start(self.nursery)
-        if self.pbs_endpoint is not None:
-            self.pbs_endpoint.start(self.nursery)
+    @property
+    def nursery(self) -> trio.Nursery:
+        if self._nursery is None:
+            raise SimulatorError("the simulator is not running; use it inside 'async with open_simulator(...)'")
+        return self._nursery
+
+    def bind(self) -> None:
+        """Open every listening socket, raising :class:`SimulatorError` when a port is taken."""
+        for endpoint in self.endpoints_for(None):
+            try:
+                endpoint.bind()
+            except OSError as exc:
+                self.close()
+                raise SimulatorError(
+                    f"cannot listen on 127.0.0.1:{endpoint.port} for the simulated {endpoint.server} ({exc.strerror}); "
+                    "choose another port or 0 for any free port"
+                ) from exc
+
+    def start(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+        for endpoint in self.endpoints_for(None):
+            if endpoint.name not in self.state.nodes or self.state.nodes[endpoint.name].online:
+                endpoint.start(nursery)
         if self.clock.realtime:
-            self.nursery.start_soon(self._tick)
+            nursery.start_soon(self._tick)
 
     async def _tick(self) -> None:
         """Follow the wall clock in realtime mode so requests rarely pay for a metric step."""
@@ -257,6 +280,8 @@ async def open_simulator(
     clock: SimClock | None = None,
     member_endpoints: bool = False,
     replay_dir: str | Path | None = None,
+    pve_port: int = 0,
+    pbs_port: int = 0,
 ) -> AsyncIterator[Simulator]:
     """Run a simulated PVE cluster (and PBS, if the scenario has one) on 127.0.0.1.
 
@@ -265,6 +290,7 @@ async def open_simulator(
     With ``member_endpoints=True`` every node gets its own port and certificate.
     ``replay_dir`` serves the recorded responses in that directory for their
     paths (see :mod:`pulse_core.simulator.replay`) and the scenario for the rest.
+    ``pve_port``/``pbs_port`` pick fixed ports; 0 (the default) takes free ones.
     """
     scenario = scenario if scenario is not None else Scenario.demo()
     scenario.validate()
@@ -272,16 +298,19 @@ async def open_simulator(
         clock = SimClock(scenario.start_time)
     # Loaded outside the nursery so a bad directory raises plainly, not inside an exception group.
     replay = ReplayIndex.load(Path(replay_dir)) if replay_dir is not None else None
+    simulator = Simulator(
+        scenario,
+        tls=tls,
+        clock=clock,
+        member_endpoints=member_endpoints,
+        replay=replay,
+        pve_port=pve_port,
+        pbs_port=pbs_port,
+    )
+    # Bound before the nursery opens so a taken port raises plainly, not inside an exception group.
+    simulator.bind()
     async with trio.open_nursery() as nursery:
-        simulator = Simulator(
-            scenario,
-            tls=tls,
-            clock=clock,
-            nursery=nursery,
-            member_endpoints=member_endpoints,
-            replay=replay,
-        )
-        simulator.start()
+        simulator.start(nursery)
         try:
             yield simulator
         finally:
