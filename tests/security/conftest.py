@@ -139,7 +139,7 @@ class ProbePlugin:
         async def import_() -> Any:
             return jsonify({"imported": True})
 
-        @bp.post("/api/config/system")
+        @bp.post("/api/test/settings")
         async def system() -> Any:
             return jsonify({"saved": True})
 

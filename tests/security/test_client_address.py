@@ -98,7 +98,7 @@ def test_parse_address_forms() -> None:
 async def test_app_uses_trusted_proxy_address(build) -> None:
     env = await build(server={"trusted_proxies": ["10.0.0.2"]})
     response = await env.client.post(
-        "/api/config/system",
+        "/api/test/settings",
         json={},
         headers={"X-Forwarded-For": "192.168.1.20, 203.0.113.50"},
         scope_base=client_scope("10.0.0.2"),
