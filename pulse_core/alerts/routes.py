@@ -88,7 +88,15 @@ def thresholds_document(settings: AlertSettings) -> dict[str, Any]:
 
 
 def overrides_document(settings: AlertSettings) -> dict[str, Any]:
-    return {"overrides": {key: value.model_dump(by_alias=True) for key, value in settings.overrides.items()}}
+    overrides = {}
+    for key, override in settings.overrides.items():
+        document = override.model_dump(by_alias=True, exclude={"metrics"})
+        document["metrics"] = {
+            to_camel(metric): change.model_dump(by_alias=True, exclude_none=True)
+            for metric, change in override.metrics.items()
+        }
+        overrides[key] = document
+    return {"overrides": overrides}
 
 
 def create_blueprint(context: Any) -> Blueprint:

@@ -298,18 +298,19 @@ def override_problems(overrides: Mapping[str, ResourceOverride]) -> list[str]:
     problems: list[str] = []
     for key, override in overrides.items():
         if not key.strip() or key.strip() == TAG_PREFIX:
-            problems.append(f"{key!r}: an override key must be a resource id or 'tag:<name>'")
+            problems.append(f"overrides.{key!r}: an override key must be a resource id or 'tag:<name>'")
             continue
         for metric, change in override.metrics.items():
             kinds = {spec.kind for (_, name), spec in METRICS.items() if name == metric}
             if not kinds:
                 problems.append(
-                    f"{key}.metrics.{metric}: unknown metric (known: {', '.join(sorted(METRIC_NAMES))})"
+                    f"overrides.{key}.metrics.{metric}: unknown metric (known: {', '.join(sorted(METRIC_NAMES))})"
                 )
                 continue
             allowed = frozenset().union(*(_FIELDS_BY_KIND[kind] for kind in kinds))
-            for field_name in sorted(change.model_fields_set - allowed):
-                problems.append(f"{key}.metrics.{metric}.{field_name}: does not apply to this metric")
+            given = {name for name in change.model_fields_set if getattr(change, name) is not None}
+            for field_name in sorted(given - allowed):
+                problems.append(f"overrides.{key}.metrics.{metric}.{to_camel(field_name)}: does not apply to this metric")
     return problems
 
 
@@ -352,9 +353,10 @@ def validation_problems(exc: ValidationError) -> list[str]:
     """Turn a pydantic error into "field.path: reason" lines with camelCase paths."""
     lines = []
     for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"]) or "body"
+        path = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{path}: {message}")
+        # Errors of the whole document already start with their own field path.
+        lines.append(f"{path}: {message}" if path else message)
     return lines
 
 
