@@ -47,7 +47,7 @@ def format_validation_error(exc: ValidationError) -> str:
         elif error["type"] == "missing":
             parts.append(f"{location}: required field is missing")
         else:
-            parts.append(f"{location}: {error['msg']}")
+            parts.append(f"{location}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 

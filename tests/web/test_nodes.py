@@ -1,0 +1,121 @@
+"""/api/config/nodes against a live daemon and the simulated PVE cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from pulse_core.daemon import Daemon
+
+from .conftest import wait_until
+
+
+def pve_body(sim: Any, name: str = "lab") -> dict[str, Any]:
+    return {
+        "type": "pve",
+        "name": name,
+        "host": sim.pve_url,
+        "user": sim.pve_token["user"],
+        "tokenName": sim.pve_token["token_name"],
+        "tokenValue": sim.pve_token["token_value"],
+        "verifySSL": True,
+        "fingerprint": sim.fingerprint,
+    }
+
+
+async def test_added_node_is_polled_without_restart(client: httpx.AsyncClient, live: Daemon, sim: Any) -> None:
+    response = await client.post("/api/config/nodes", json=pve_body(sim))
+    assert response.status_code == 201, response.text
+    node = response.json()
+    assert node["id"] == "lab"
+    assert node["hasToken"] is True
+    assert node["hasPassword"] is False
+    assert sim.pve_token["token_value"] not in response.text
+
+    await wait_until(lambda: any(guest.instance == "lab" for guest in live.state.all("guests")))
+    state = (await client.get("/api/state")).json()
+    assert any(vm["instance"] == "lab" for vm in state["vms"] + state["containers"])
+    assert state["connectionHealth"]["lab"]["healthy"] is True
+
+    listed = (await client.get("/api/config/nodes")).json()
+    assert [item["status"] for item in listed if item["id"] == "lab"] == ["connected"]
+    assert sim.pve_token["token_value"] not in (await client.get("/api/config/nodes")).text
+
+
+async def test_update_keeps_id_and_secret(client: httpx.AsyncClient, live: Daemon, sim: Any) -> None:
+    assert (await client.post("/api/config/nodes", json=pve_body(sim))).status_code == 201
+
+    response = await client.put("/api/config/nodes/lab", json={"name": "Lab renamed", "tokenValue": ""})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == "lab"
+    assert response.json()["name"] == "Lab renamed"
+    assert response.json()["hasToken"] is True
+    stored = [node for node in live.settings.get("nodes") if node["id"] == "lab"][0]
+    assert stored["token_value"] == sim.pve_token["token_value"]
+
+
+async def test_delete_stops_polling(client: httpx.AsyncClient, live: Daemon, sim: Any) -> None:
+    assert (await client.post("/api/config/nodes", json=pve_body(sim))).status_code == 201
+    await wait_until(lambda: "lab" in live.state.instances)
+
+    response = await client.delete("/api/config/nodes/lab")
+
+    assert response.status_code == 204
+    await wait_until(lambda: "lab" not in live.state.instances)
+    assert (await client.get("/api/config/nodes/lab")).status_code == 404
+
+
+async def test_connection_test_reports_success(client: httpx.AsyncClient, sim: Any) -> None:
+    body = pve_body(sim)
+    del body["name"]
+
+    response = await client.post("/api/config/nodes/test-connection", json=body)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["ok"] is True
+    assert response.json()["authenticated"] is True
+
+
+async def test_connection_test_reports_refused_port(client: httpx.AsyncClient, sim: Any) -> None:
+    from .conftest import free_port
+
+    body = {**pve_body(sim), "host": f"https://127.0.0.1:{free_port()}"}
+
+    response = await client.post("/api/config/nodes/test-connection", json=body)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["ok"] is False
+    assert response.json()["message"]
+
+
+async def test_invalid_node_bodies_name_the_field(client: httpx.AsyncClient, sim: Any) -> None:
+    cases = [
+        ({"type": "pve", "name": "x"}, "host"),
+        ({"type": "pve", "host": sim.pve_url}, "name"),
+        ({**pve_body(sim), "colour": "red"}, "colour: unknown field"),
+        ({**pve_body(sim), "verifySSL": "maybe"}, "verifySSL"),
+        ({**pve_body(sim), "type": "nope"}, "type: unknown node type"),
+        ({**pve_body(sim), "tokenId": "other@pve!pulse"}, "tokenId"),
+    ]
+    for body, expected in cases:
+        response = await client.post("/api/config/nodes", json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert expected in response.json()["error"], (body, response.text)
+
+
+async def test_duplicate_name_conflicts(client: httpx.AsyncClient, sim: Any) -> None:
+    assert (await client.post("/api/config/nodes", json=pve_body(sim))).status_code == 201
+
+    response = await client.post("/api/config/nodes", json=pve_body(sim))
+
+    assert response.status_code == 409
+    assert "already exists" in response.json()["error"]
+
+
+async def test_unknown_node_ids_are_404(client: httpx.AsyncClient) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = await client.request(method, "/api/config/nodes/no-such-node", json={"name": "x"})
+        assert response.status_code == 404, method
+        assert "no-such-node" in response.json()["error"]
