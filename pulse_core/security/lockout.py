@@ -8,6 +8,7 @@ not lift a lock.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,9 @@ MAX_ENTRIES = 10_000
 
 
 def user_key(username: str) -> str:
-    return "user:" + username.strip().lower()[:256]
+    """Return the lockout key for a username, hashed: people type passwords into the username box."""
+    normalized = username.strip().lower()[:256].encode("utf-8")
+    return "user:" + hashlib.sha256(normalized).hexdigest()[:24]
 
 
 def address_key(address: str) -> str:

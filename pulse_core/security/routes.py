@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any
 
@@ -19,6 +20,7 @@ from pulse_core.web.app import error_response
 log = logging.getLogger(__name__)
 
 MAX_FIELD_LENGTH = 1024
+UNKNOWN_USER = "unknown user"
 
 
 async def _json_object() -> dict[str, Any]:
@@ -85,20 +87,23 @@ def blueprint(daemon: Any) -> Blueprint:
             )
         client = current_client().address
         keys = (user_key(username), address_key(client))
+        # A wrong username may be a password typed into the wrong box, so it is never recorded.
+        known_user = hmac.compare_digest(username.encode(), svc.passwords.username.encode())
+        actor = username if known_user else UNKNOWN_USER
         locked = await svc.lockout.locked_for(*keys)
         if locked > 0:
-            await audit.record(daemon, audit.LOGIN_FAILURE, actor=username, client=client, reason="locked")
+            await audit.record(daemon, audit.LOGIN_FAILURE, actor=actor, client=client, reason="locked")
             minutes = max(1, round(locked / 60))
             response = error_response(f"too many failed logins; try again in {minutes} minutes", 429)
             response.headers["Retry-After"] = str(int(locked) + 1)
             return response
         if not await svc.passwords.verify(username, password):
             newly_locked = await svc.lockout.record_failure(*keys)
-            await audit.record(daemon, audit.LOGIN_FAILURE, actor=username, client=client, reason="invalid")
+            await audit.record(daemon, audit.LOGIN_FAILURE, actor=actor, client=client, reason="invalid")
             for key in newly_locked:
-                kind, _, subject = key.partition(":")
-                log.warning("Login locked for 15 minutes: %s %s after repeated failures", kind, subject)
-                await audit.record(daemon, audit.LOCKOUT, actor=username, client=client, locked=key)
+                subject = f"address {client}" if key.startswith("addr:") else f"username {actor}"
+                log.warning("Login locked for 15 minutes: %s after repeated failures", subject)
+                await audit.record(daemon, audit.LOCKOUT, actor=actor, client=client, locked=subject)
             return error_response("invalid username or password", 401)
 
         await svc.lockout.record_success(*keys)
@@ -260,7 +265,17 @@ def blueprint(daemon: Any) -> Blueprint:
 
     @bp.get("/api/security/lockout")
     async def lockout_list() -> Response:
-        return jsonify({"locked": await security().lockout.active()})
+        svc = security()
+        own_key = user_key(svc.passwords.username)
+        locked = []
+        for item in await svc.lockout.active():
+            key = item["key"]
+            if key.startswith("addr:"):
+                item.update(kind="address", subject=key.removeprefix("addr:"))
+            else:
+                item.update(kind="username", subject=svc.passwords.username if key == own_key else UNKNOWN_USER)
+            locked.append(item)
+        return jsonify({"locked": locked})
 
     @bp.post("/api/security/lockout/reset")
     async def lockout_reset() -> Response:

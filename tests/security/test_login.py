@@ -150,7 +150,9 @@ async def test_admin_resets_lockout(build) -> None:
     for _ in range(5):
         await login(env.client, password="x", address="203.0.113.9")
     listed = await (await admin.get("/api/security/lockout")).get_json()
-    assert {item["key"] for item in listed["locked"]} == {"user:admin", "addr:203.0.113.9"}
+    assert {(item["kind"], item["subject"]) for item in listed["locked"]} == {
+        ("username", "admin"), ("address", "203.0.113.9"),
+    }
     response = await admin.post("/api/security/lockout/reset", json={}, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 200
     assert (await login(env.client, address="203.0.113.9")).status_code == 200
