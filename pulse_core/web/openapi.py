@@ -306,6 +306,7 @@ def operation(
     parameters: list[dict[str, Any]] | None = None,
     description: str | None = None,
     content_type: str = "application/json",
+    body_required: bool = True,
 ) -> dict[str, Any]:
     """Build one operation object; ``response`` is the success schema (None for an empty body)."""
     success: dict[str, Any] = {"description": "success"}
@@ -321,7 +322,7 @@ def operation(
     if parameters:
         op["parameters"] = parameters
     if body is not None:
-        op["requestBody"] = {"required": True, "content": json_content(body)}
+        op["requestBody"] = {"required": body_required, "content": json_content(body)}
         op["responses"].update(error_responses(400, 413))
     return op
 
@@ -446,7 +447,9 @@ OTHER_PATHS: dict[str, dict[str, Any]] = {
         "delete": operation("Revoke an API token", "security", ANY_OBJECT, errors=(404,)),
     },
     "/api/security/lockout": {"get": operation("Locked-out accounts and addresses", "security", ANY_OBJECT)},
-    "/api/security/lockout/reset": {"post": operation("Clear a lockout", "security", ANY_OBJECT, body=_OBJECT_BODY)},
+    "/api/security/lockout/reset": {"post": operation(
+        "Clear the lockout of one username or address, or all without a body", "security", ANY_OBJECT,
+        body=obj({"username": STRING, "address": STRING}, required=[]), body_required=False)},
     "/api/security/audit": {"get": operation("Security audit log", "security", ANY_OBJECT)},
     "/api/config/export": {"post": operation("Export the configuration, encrypted with a passphrase", "transfer",
                                              ANY_OBJECT, body=obj({"passphrase": STRING}))},

@@ -80,8 +80,11 @@ def make_daemon(tmp_path: Path, **config: Any) -> Daemon:
 
 
 @pytest.fixture
-def app_daemon(tmp_path: Path) -> Daemon:
-    return make_daemon(tmp_path)
+async def app_daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
+    daemon = make_daemon(tmp_path)
+    await daemon.storage.open()
+    yield daemon
+    await daemon.storage.aclose()
 
 
 @pytest.fixture
