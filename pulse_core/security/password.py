@@ -104,6 +104,11 @@ class PasswordStore:
         """Hash a plain configured password once; called at start so the first login is not slower."""
         async with self._lock:
             if self.configured_password and self._configured_hash is None:
+                if len(self.configured_password) < self.min_length:
+                    log.warning(
+                        "The configured login password is shorter than auth.min_password_length (%d); "
+                        "choose a longer one", self.min_length,
+                    )
                 self._configured_hash = await hash_password(self.configured_password)
                 log.info("Hashed the configured login password (bcrypt cost %d)", BCRYPT_COST)
             if self._dummy_hash is None:

@@ -87,8 +87,9 @@ def principal_allows(principal: Principal, scope: str) -> bool:
     return principal.allows(scope)
 
 
-def needs_principal(path: str, auth_configured: bool) -> bool:
-    if not auth_configured:
+def needs_principal(method: str, path: str, auth_configured: bool) -> bool:
+    # CORS preflight requests never carry credentials; they reveal only the allowed methods.
+    if not auth_configured or method.upper() == "OPTIONS":
         return False
     if path == WEBSOCKET_PATH:
         return True
@@ -166,7 +167,7 @@ async def _guard(security: SecurityService, authenticators: list[Any], req: Any,
         g.pulse_transfer_verdict = verdict
         if not verdict.allowed:
             return error_response(verdict.reason, verdict.status)
-    elif principal is None and needs_principal(path, auth_configured):
+    elif principal is None and needs_principal(method, path, auth_configured):
         if presented_token(req.headers, {}, allow_query=False):
             return error_response("invalid API token", 401)
         return error_response("authentication required: log in or send an API token", 401)
