@@ -1,0 +1,86 @@
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { formatBytes, formatPercent } from "../format";
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+}
+
+export interface ChartProps {
+  title: string;
+  data: [number[], ...(number | null)[][]];
+  series: ChartSeries[];
+  unit: "percent" | "rate";
+  height?: number;
+}
+
+/** A uPlot line chart sized to its container; redraws when the data changes. */
+export function Chart({ title, data, series, unit, height = 160 }: ChartProps) {
+  const container = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const points = data[0].length;
+
+  useEffect(() => {
+    const element = container.current;
+    if (!element || points === 0) return;
+    const format = (value: number | null) =>
+      value === null ? "unknown" : unit === "percent" ? formatPercent(value, 1) : `${formatBytes(value)}/s`;
+    const options: uPlot.Options = {
+      width: Math.max(240, element.clientWidth),
+      height,
+      series: [
+        {},
+        ...series.map((item) => ({
+          label: item.label,
+          stroke: item.color,
+          width: 1.5,
+          fill: `${item.color}22`,
+          value: (_plot: uPlot, value: number | null) => format(value),
+          spanGaps: false,
+        })),
+      ],
+      axes: [
+        { stroke: "currentColor", grid: { stroke: "rgba(128,128,128,0.2)" } },
+        {
+          stroke: "currentColor",
+          grid: { stroke: "rgba(128,128,128,0.2)" },
+          size: 70,
+          values: (_plot: uPlot, ticks: number[]) => ticks.map((tick) => format(tick)),
+        },
+      ],
+      scales: unit === "percent" ? { y: { range: [0, 100] } } : {},
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+    };
+    const instance = new uPlot(options, data as uPlot.AlignedData, element);
+    plot.current = instance;
+    const observer = new ResizeObserver(() => {
+      instance.setSize({ width: Math.max(240, element.clientWidth), height });
+    });
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      instance.destroy();
+      plot.current = null;
+    };
+    // Rebuild when the series set changes; data updates go through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [series.map((item) => item.label).join(","), unit, height, points === 0]);
+
+  useEffect(() => {
+    plot.current?.setData(data as uPlot.AlignedData);
+  }, [data]);
+
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      {points === 0 ? (
+        <p class="muted chart-empty">No data for this range yet.</p>
+      ) : (
+        <div class="chart-canvas" ref={container} role="img" aria-label={`${title} chart with ${points} points`} data-points={points} />
+      )}
+    </figure>
+  );
+}

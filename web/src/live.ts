@@ -1,0 +1,114 @@
+// The live connection: the full state document over /ws, reconnecting with exponential backoff.
+
+import { api } from "./api";
+import { authStore, connectionStore, stateStore } from "./store";
+import { normalizeState, type PulseState } from "./types";
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30000;
+
+let socket: WebSocket | null = null;
+let retryTimer: number | undefined;
+let stopped = false;
+let attempts = 0;
+
+export const STATE_MARK = "pulse:state-received";
+
+/** Accept both a bare state document and an envelope such as {type, data}. */
+export function extractState(message: unknown): Partial<PulseState> | null {
+  if (!message || typeof message !== "object") return null;
+  const record = message as Record<string, unknown>;
+  if (Array.isArray(record.nodes) || Array.isArray(record.vms)) return record as Partial<PulseState>;
+  if (record.data && typeof record.data === "object") return extractState(record.data);
+  if (record.state && typeof record.state === "object") return extractState(record.state);
+  return null;
+}
+
+export function applyState(document: Partial<PulseState>): void {
+  performance.mark(STATE_MARK);
+  stateStore.set(normalizeState(document));
+}
+
+export async function loadState(): Promise<void> {
+  const document = await api.get<PulseState>("/api/state");
+  applyState(document);
+}
+
+function socketUrl(): string {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ws`;
+}
+
+export function backoffDelay(attempt: number, random = Math.random): number {
+  const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
+  // Up to 20% jitter so many browsers do not reconnect in step after a restart.
+  return Math.round(base * (0.8 + 0.2 * random()));
+}
+
+function scheduleReconnect(): void {
+  if (stopped) return;
+  attempts += 1;
+  const delay = backoffDelay(attempts);
+  connectionStore.update({ status: "disconnected", retryAt: Date.now() + delay, attempts });
+  window.clearTimeout(retryTimer);
+  retryTimer = window.setTimeout(connect, delay);
+}
+
+export function connect(): void {
+  stopped = false;
+  window.clearTimeout(retryTimer);
+  if (socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)) return;
+  connectionStore.update({ status: attempts === 0 ? "connecting" : connectionStore.get().status, retryAt: null });
+  let current: WebSocket;
+  try {
+    current = new WebSocket(socketUrl());
+  } catch {
+    scheduleReconnect();
+    return;
+  }
+  socket = current;
+  current.onopen = () => {
+    attempts = 0;
+    connectionStore.update({ status: "connected", retryAt: null, attempts: 0 });
+  };
+  current.onmessage = (event) => {
+    let message: unknown;
+    try {
+      message = JSON.parse(typeof event.data === "string" ? event.data : "");
+    } catch {
+      console.warn("Pulse: ignored a WebSocket message that is not JSON");
+      return;
+    }
+    const document = extractState(message);
+    if (document) {
+      applyState(document);
+      connectionStore.update({ status: "connected", lastMessage: Date.now() });
+    }
+  };
+  current.onclose = (event) => {
+    if (socket !== current) return;
+    socket = null;
+    // 4401 / 1008: the server closed because the session is missing or expired.
+    if (event.code === 4401 || event.code === 1008) authStore.update({ loginRequired: true });
+    scheduleReconnect();
+  };
+  current.onerror = () => {
+    // onclose follows and schedules the retry.
+  };
+}
+
+export function reconnectNow(): void {
+  attempts = Math.max(attempts, 1);
+  window.clearTimeout(retryTimer);
+  connect();
+}
+
+export function disconnect(): void {
+  stopped = true;
+  window.clearTimeout(retryTimer);
+  if (socket) {
+    const closing = socket;
+    socket = null;
+    closing.close();
+  }
+}

@@ -1,0 +1,460 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { api } from "../../api";
+import { ErrorBox, Field, Notice, Section, useAction, useAsync } from "../../components/ui";
+import { renderTemplate, SAMPLE_CONTEXT } from "../../template";
+
+// --- email ------------------------------------------------------------------------------------
+
+interface EmailConfig {
+  enabled: boolean;
+  provider: string;
+  server: string;
+  port: number;
+  username: string;
+  password: string;
+  from: string;
+  to: string[];
+  tls: boolean;
+  startTLS: boolean;
+  [key: string]: unknown;
+}
+
+interface EmailProvider {
+  name: string;
+  smtpHost?: string;
+  smtpPort?: number;
+  tls?: boolean;
+  startTLS?: boolean;
+  instructions?: string;
+  [key: string]: unknown;
+}
+
+const EMAIL_DEFAULTS: EmailConfig = {
+  enabled: false,
+  provider: "",
+  server: "",
+  port: 587,
+  username: "",
+  password: "",
+  from: "",
+  to: [],
+  tls: false,
+  startTLS: true,
+};
+
+/** A test endpoint's reply, shown as the service returned it. */
+function TestResult({ result, testId }: { result: unknown; testId: string }) {
+  if (result === null || result === undefined) return null;
+  const record = (typeof result === "object" ? result : { message: String(result) }) as Record<string, unknown>;
+  const ok = record.success ?? record.ok ?? record.delivered;
+  const status = record.statusCode ?? record.status;
+  const answer = record.response ?? record.body ?? record.responseBody;
+  return (
+    <div class={`notice ${ok === false ? "notice-error" : "notice-success"}`} role="status" data-testid={testId}>
+      <strong>{ok === false ? "Test failed" : "Test sent"}</strong>
+      {status !== undefined ? <span> · status {String(status)}</span> : null}
+      {record.message || record.error ? <div>{String(record.message ?? record.error)}</div> : null}
+      {answer !== undefined && answer !== null ? (
+        <div>
+          <div class="muted small">The service answered:</div>
+          <pre class="answer">{typeof answer === "string" ? answer : JSON.stringify(answer, null, 2)}</pre>
+        </div>
+      ) : null}
+      <details>
+        <summary>Full reply</summary>
+        <pre>{JSON.stringify(result, null, 2)}</pre>
+      </details>
+    </div>
+  );
+}
+
+function EmailSettings() {
+  const config = useAsync((signal) => api.get<Partial<EmailConfig>>("/api/notifications/email", signal), []);
+  const providers = useAsync((signal) => api.get<EmailProvider[] | { providers: EmailProvider[] }>("/api/notifications/email-providers", signal), []);
+  const [form, setForm] = useState<EmailConfig>(EMAIL_DEFAULTS);
+  const [recipients, setRecipients] = useState("");
+  const [testResult, setTestResult] = useState<unknown>(null);
+  const action = useAction();
+  useEffect(() => {
+    if (config.data) {
+      const merged = { ...EMAIL_DEFAULTS, ...config.data } as EmailConfig;
+      setForm(merged);
+      setRecipients((Array.isArray(merged.to) ? merged.to : [String(merged.to ?? "")]).join(", "));
+    }
+  }, [config.data]);
+  const providerList = Array.isArray(providers.data) ? providers.data : providers.data?.providers ?? [];
+  const set = (patch: Partial<EmailConfig>) => setForm({ ...form, ...patch });
+  const choosePreset = (name: string) => {
+    const preset = providerList.find((item) => item.name === name);
+    if (!preset) return set({ provider: name });
+    set({
+      provider: name,
+      server: preset.smtpHost ?? form.server,
+      port: preset.smtpPort ?? form.port,
+      tls: preset.tls ?? form.tls,
+      startTLS: preset.startTLS ?? form.startTLS,
+    });
+  };
+  const body = () => {
+    const to = recipients.split(/[,;\s]+/).filter(Boolean);
+    const invalid = to.filter((address) => !/^[^@\s]+@[^@\s]+$/.test(address));
+    if (invalid.length) throw new Error(`Not an email address: ${invalid.join(", ")}`);
+    if (form.enabled && !form.server) throw new Error("SMTP server is required when email is enabled.");
+    if (form.enabled && to.length === 0) throw new Error("Add at least one recipient.");
+    return { ...form, to, port: Number(form.port) };
+  };
+  const save = () =>
+    action.run(async () => {
+      await api.post("/api/notifications/email", body());
+      config.reload();
+      return "Email settings saved.";
+    });
+  const test = () =>
+    action.run(async () => {
+      setTestResult(null);
+      setTestResult(await api.post("/api/notifications/email/test", body()));
+    });
+  const preset = providerList.find((item) => item.name === form.provider);
+  return (
+    <Section title="Email">
+      <ErrorBox error={config.error} onRetry={config.reload} />
+      <form
+        class="form"
+        aria-label="Email settings"
+        onSubmit={(event) => {
+          event.preventDefault();
+          save();
+        }}
+      >
+        <label class="checkbox">
+          <input type="checkbox" checked={form.enabled} onChange={(event) => set({ enabled: event.currentTarget.checked })} />
+          Send alerts by email
+        </label>
+        <div class="form-grid">
+          <Field id="email-provider" label="Provider preset">
+            <select id="email-provider" value={form.provider} onChange={(event) => choosePreset(event.currentTarget.value)}>
+              <option value="">Custom</option>
+              {providerList.map((item) => (
+                <option key={item.name} value={item.name}>
+                  {item.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="email-server" label="SMTP server">
+            <input id="email-server" value={form.server} onInput={(event) => set({ server: event.currentTarget.value })} />
+          </Field>
+          <Field id="email-port" label="Port">
+            <input id="email-port" type="number" min={1} max={65535} value={form.port} onInput={(event) => set({ port: Number(event.currentTarget.value) })} />
+          </Field>
+          <Field id="email-username" label="Username">
+            <input id="email-username" value={form.username} autocomplete="off" onInput={(event) => set({ username: event.currentTarget.value })} />
+          </Field>
+          <Field id="email-password" label="Password" hint="Leave blank to keep the stored password">
+            <input
+              id="email-password"
+              type="password"
+              value={form.password}
+              autocomplete="new-password"
+              onInput={(event) => set({ password: event.currentTarget.value })}
+            />
+          </Field>
+          <Field id="email-from" label="From address">
+            <input id="email-from" type="email" value={form.from} onInput={(event) => set({ from: event.currentTarget.value })} />
+          </Field>
+          <Field id="email-to" label="Recipients" hint="Separate addresses with commas">
+            <input id="email-to" value={recipients} onInput={(event) => setRecipients(event.currentTarget.value)} />
+          </Field>
+        </div>
+        <label class="checkbox">
+          <input type="checkbox" checked={form.tls} onChange={(event) => set({ tls: event.currentTarget.checked })} />
+          TLS from the start (SMTPS, usually port 465)
+        </label>
+        <label class="checkbox">
+          <input type="checkbox" checked={form.startTLS} onChange={(event) => set({ startTLS: event.currentTarget.checked })} />
+          STARTTLS (usually port 587)
+        </label>
+        {preset?.instructions ? <p class="muted small">{preset.instructions}</p> : null}
+        <ErrorBox error={action.error} />
+        {action.message ? <Notice kind="success">{action.message}</Notice> : null}
+        <TestResult result={testResult} testId="email-test-result" />
+        <div class="form-actions">
+          <button type="button" class="button" onClick={test} disabled={action.busy}>
+            Send test email
+          </button>
+          <button type="submit" class="button primary" disabled={action.busy}>
+            Save
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}
+
+// --- webhooks ---------------------------------------------------------------------------------
+
+interface Webhook {
+  id?: string;
+  name: string;
+  url: string;
+  method: string;
+  service: string;
+  enabled: boolean;
+  headers: Record<string, string>;
+  template: string;
+  [key: string]: unknown;
+}
+
+interface WebhookTemplate {
+  service: string;
+  name?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  payloadTemplate?: string;
+  template?: string;
+  urlPattern?: string;
+  instructions?: string;
+}
+
+const EMPTY_WEBHOOK: Webhook = { name: "", url: "", method: "POST", service: "generic", enabled: true, headers: {}, template: "" };
+
+function headersToText(headers: Record<string, string> | undefined): string {
+  return Object.entries(headers ?? {})
+    .map(([key, value]) => `${key}: ${value}`)
+    .join("\n");
+}
+
+function textToHeaders(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  text.split("\n").forEach((line, index) => {
+    if (!line.trim()) return;
+    const split = line.indexOf(":");
+    if (split <= 0) throw new Error(`Header line ${index + 1} "${line}" is not "Name: value".`);
+    headers[line.slice(0, split).trim()] = line.slice(split + 1).trim();
+  });
+  return headers;
+}
+
+function TemplatePreview({ template }: { template: string }) {
+  const preview = useMemo(() => {
+    if (!template.trim()) return { text: "", error: null as string | null, json: null as boolean | null };
+    try {
+      const text = renderTemplate(template, SAMPLE_CONTEXT, true);
+      try {
+        return { text: JSON.stringify(JSON.parse(text), null, 2), error: null, json: true };
+      } catch {
+        return { text, error: null, json: false };
+      }
+    } catch (error) {
+      return { text: "", error: (error as Error).message, json: null };
+    }
+  }, [template]);
+  if (!template.trim()) return <p class="muted small">Empty template: the service preset's payload is sent.</p>;
+  return (
+    <div class="template-preview" aria-live="polite">
+      <div class="muted small">Preview with a sample alert{preview.json === false ? " (not valid JSON)" : ""}:</div>
+      {preview.error ? <div class="field-error">{preview.error}</div> : <pre data-testid="template-preview">{preview.text}</pre>}
+    </div>
+  );
+}
+
+function WebhookForm({ initial, templates, onDone }: { initial: Webhook; templates: WebhookTemplate[]; onDone: () => void }) {
+  const [form, setForm] = useState<Webhook>(initial);
+  const [headerText, setHeaderText] = useState(headersToText(initial.headers));
+  const [testResult, setTestResult] = useState<unknown>(null);
+  const action = useAction();
+  const set = (patch: Partial<Webhook>) => setForm({ ...form, ...patch });
+  const preset = templates.find((item) => item.service === form.service);
+  const choosePreset = (service: string) => {
+    const chosen = templates.find((item) => item.service === service);
+    set({
+      service,
+      method: chosen?.method ?? form.method,
+      headers: chosen?.headers ?? form.headers,
+      template: form.template || "",
+    });
+    if (chosen?.headers) setHeaderText(headersToText(chosen.headers));
+  };
+  const body = (): Webhook => {
+    if (!form.name.trim()) throw new Error("Name is required.");
+    if (!/^https?:\/\//i.test(form.url.trim())) throw new Error("URL must start with http:// or https://.");
+    if (form.template.trim()) renderTemplate(form.template, SAMPLE_CONTEXT, true);
+    return { ...form, name: form.name.trim(), url: form.url.trim(), headers: textToHeaders(headerText) };
+  };
+  const save = () =>
+    action.run(async () => {
+      const payload = body();
+      if (form.id) await api.put(`/api/notifications/webhooks/${encodeURIComponent(form.id)}`, payload);
+      else await api.post("/api/notifications/webhooks", payload);
+      onDone();
+    });
+  const test = () =>
+    action.run(async () => {
+      setTestResult(null);
+      setTestResult(await api.post("/api/notifications/webhooks/test", body()));
+    });
+  const prefix = form.id ? `webhook-${form.id}` : "webhook-new";
+  return (
+    <form
+      class="card form"
+      aria-label={form.id ? `Edit webhook ${initial.name}` : "New webhook"}
+      onSubmit={(event) => {
+        event.preventDefault();
+        save();
+      }}
+    >
+      <h3>{form.id ? `Edit ${initial.name}` : "New webhook"}</h3>
+      <div class="form-grid">
+        <Field id={`${prefix}-name`} label="Name">
+          <input id={`${prefix}-name`} value={form.name} onInput={(event) => set({ name: event.currentTarget.value })} />
+        </Field>
+        <Field id={`${prefix}-service`} label="Service">
+          <select id={`${prefix}-service`} value={form.service} onChange={(event) => choosePreset(event.currentTarget.value)}>
+            <option value="generic">Generic JSON</option>
+            {templates
+              .filter((item) => item.service !== "generic")
+              .map((item) => (
+                <option key={item.service} value={item.service}>
+                  {item.name ?? item.service}
+                </option>
+              ))}
+          </select>
+        </Field>
+        <Field id={`${prefix}-url`} label="URL" hint={preset?.urlPattern}>
+          <input id={`${prefix}-url`} type="url" value={form.url} onInput={(event) => set({ url: event.currentTarget.value })} />
+        </Field>
+        <Field id={`${prefix}-method`} label="Method">
+          <select id={`${prefix}-method`} value={form.method} onChange={(event) => set({ method: event.currentTarget.value })}>
+            {["POST", "PUT", "PATCH", "GET"].map((method) => (
+              <option key={method}>{method}</option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      {preset?.instructions ? <p class="muted small">{preset.instructions}</p> : null}
+      <Field id={`${prefix}-headers`} label="Headers" hint="One per line, as Name: value">
+        <textarea id={`${prefix}-headers`} rows={3} value={headerText} onInput={(event) => setHeaderText(event.currentTarget.value)} />
+      </Field>
+      <div class="template-editor">
+        <Field id={`${prefix}-template`} label="Payload template" hint="Variables: .Level .Message .Value .Threshold .ResourceName .Node …; functions: upper lower json">
+          <textarea
+            id={`${prefix}-template`}
+            rows={8}
+            class="mono"
+            spellcheck={false}
+            value={form.template}
+            placeholder={preset?.payloadTemplate ?? preset?.template ?? '{"text": "{{.Level}}: {{.Message}}"}'}
+            onInput={(event) => set({ template: event.currentTarget.value })}
+          />
+        </Field>
+        <TemplatePreview template={form.template} />
+      </div>
+      <label class="checkbox">
+        <input type="checkbox" checked={form.enabled} onChange={(event) => set({ enabled: event.currentTarget.checked })} />
+        Enabled
+      </label>
+      <ErrorBox error={action.error} />
+      <TestResult result={testResult} testId="webhook-test-result" />
+      <div class="form-actions">
+        <button type="button" class="button" onClick={test} disabled={action.busy}>
+          Send test
+        </button>
+        <button type="submit" class="button primary" disabled={action.busy}>
+          Save webhook
+        </button>
+        <button type="button" class="button" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function WebhookSettings() {
+  const hooks = useAsync((signal) => api.get<Webhook[] | { webhooks: Webhook[] }>("/api/notifications/webhooks", signal), []);
+  const templates = useAsync(
+    (signal) => api.get<WebhookTemplate[] | { templates: WebhookTemplate[] }>("/api/notifications/webhook-templates", signal),
+    [],
+  );
+  const [editing, setEditing] = useState<Webhook | null>(null);
+  const action = useAction();
+  const list = Array.isArray(hooks.data) ? hooks.data : hooks.data?.webhooks ?? [];
+  const templateList = Array.isArray(templates.data) ? templates.data : templates.data?.templates ?? [];
+  const remove = (hook: Webhook) =>
+    action.run(async () => {
+      if (!hook.id || !window.confirm(`Delete the webhook ${hook.name}?`)) return;
+      await api.delete(`/api/notifications/webhooks/${encodeURIComponent(hook.id)}`);
+      hooks.reload();
+      return `Deleted ${hook.name}.`;
+    });
+  const done = () => {
+    setEditing(null);
+    hooks.reload();
+  };
+  return (
+    <Section
+      title="Webhooks"
+      actions={
+        <button type="button" class="button primary" disabled={editing !== null} onClick={() => setEditing({ ...EMPTY_WEBHOOK })}>
+          Add webhook
+        </button>
+      }
+    >
+      <ErrorBox error={hooks.error} onRetry={hooks.reload} />
+      {templates.error ? <ErrorBox error={templates.error} /> : null}
+      <ErrorBox error={action.error} />
+      {action.message ? <Notice kind="success">{action.message}</Notice> : null}
+      {editing ? <WebhookForm initial={editing} templates={templateList} onDone={done} /> : null}
+      {hooks.data && list.length === 0 ? <p class="muted">No webhooks yet.</p> : null}
+      {list.length ? (
+        <div class="table-wrap">
+          <table class="table" aria-label="Webhooks">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Service</th>
+                <th scope="col">URL</th>
+                <th scope="col">Enabled</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((hook) => (
+                <tr key={hook.id ?? hook.name}>
+                  <td>{hook.name}</td>
+                  <td>{hook.service}</td>
+                  <td class="small break">{hook.url}</td>
+                  <td>{hook.enabled ? "yes" : "no"}</td>
+                  <td class="actions">
+                    <button
+                      type="button"
+                      class="button small"
+                      disabled={editing !== null}
+                      onClick={() => setEditing({ ...EMPTY_WEBHOOK, ...hook, headers: hook.headers ?? {}, template: hook.template ?? "" })}
+                    >
+                      Edit
+                    </button>
+                    <button type="button" class="button small danger" onClick={() => remove(hook)} disabled={action.busy}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </Section>
+  );
+}
+
+export function NotificationSettings() {
+  return (
+    <>
+      <EmailSettings />
+      <WebhookSettings />
+    </>
+  );
+}
