@@ -56,6 +56,17 @@ class Route:
     token_allowed: bool = True
 
 
+def task_state(status: str | None, *, running_name: str = "running") -> str:
+    """Classify a task status for ``statusfilter``: running, ok, warning or error."""
+    if status is None:
+        return running_name
+    if status == "OK":
+        return "ok"
+    if status.startswith("WARNINGS"):
+        return "warning"
+    return "error"
+
+
 def param_error(name: str, message: str) -> ApiError:
     return ApiError(400, "Parameter verification failed.", {name: message})
 

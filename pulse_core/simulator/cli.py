@@ -83,7 +83,7 @@ async def run_from_args(args: argparse.Namespace) -> None:
     try:
         scenario = scenario_from_args(args)
     except ScenarioError as exc:
-        print(f"pulse simulate: invalid scenario:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        print("pulse simulate: invalid scenario:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         raise SystemExit(2) from None
     clock = SimClock(scenario.start_time, realtime=True)
     async with open_simulator(

@@ -62,7 +62,7 @@ class Control:
     def rotate_certificate(self, target: str | None = None) -> str:
         """Give ``target`` ("pve" = the main PVE endpoint, "pbs" or a node name) a new certificate.
 
-        Open connections are dropped so the next request sees the new
+        Open connections are dropped so the next request gets the new
         certificate. Returns the new fingerprint.
         """
         sim = self._sim
@@ -96,7 +96,7 @@ class Control:
     def set_error(
         self, path_pattern: str, status: int = 500, body: str | None = None, server: str | None = None, times: int | None = None
     ) -> None:
-        """Answer matching requests with ``status`` and ``body`` (a PVE-style error body when None)."""
+        """Reply to matching requests with ``status`` and ``body`` (a PVE-style error body when None)."""
         if not 100 <= int(status) <= 999:
             raise SimulatorError(f"set_error: status must be a three-digit HTTP status, got {status}")
         self._sim.faults.add(Fault("error", path_pattern, server, status=int(status), body=body, remaining=times))
@@ -142,7 +142,7 @@ class Control:
             authenticator.expire_tickets()
 
     def revoke_token_acl(self, server: str = "pve") -> None:
-        """Remove every ACL of the default API token: lists come back empty, checks answer 403."""
+        """Remove every ACL of the default API token: lists come back empty, checked paths return 403."""
         authenticator = self._authenticator(server)
         authenticator.default_token.acl = {}
         self._sim.state.touch()
@@ -175,7 +175,7 @@ class Control:
         """Take a node offline or bring it back.
 
         Offline: ``/cluster/status`` shows ``online: 0``, its proxied paths
-        answer 595, and its member endpoint (if any) refuses connections. After
+        return 595, and its member endpoint (if any) refuses connections. After
         5 minutes of simulated time its entries in ``/cluster/resources`` lose
         their stats. Back online counts as a reboot: its running guests restart,
         so their counters start again from zero.
@@ -201,6 +201,23 @@ class Control:
             if member is not None:
                 member.stop()
         logger.info("simulated node %s is now %s", node, "online" if online else "offline")
+
+    def set_member_reachable(self, node: str, reachable: bool = True) -> None:
+        """Close (or reopen) a node's own endpoint while the cluster still reports the node online.
+
+        This is how the simulator models a member whose address in
+        ``/cluster/status`` cannot be reached: the address stays 127.0.0.1 and
+        the member's port (``sim.member_urls[node]``) refuses connections, so no
+        test ever sends traffic to another address. Needs ``member_endpoints=True``.
+        """
+        self._node(node)
+        member = self._sim.member_endpoints.get(node)
+        if member is None:
+            raise SimulatorError("set_member_reachable: the simulator runs without member endpoints (member_endpoints=True)")
+        if reachable:
+            member.start(self._sim.nursery)
+        else:
+            member.stop()
 
     def migrate_guest(self, vmid: int, node: str) -> None:
         """Move a guest to another node (a finished migration, with a task on the source node)."""
@@ -242,6 +259,7 @@ class Control:
         state.guests[guest.vmid] = guest
         if running:
             state.start_guest(guest)
+        guest.stats_unknown = True
 
     def start_guest(self, vmid: int) -> None:
         """Start a stopped guest (counters restart from zero)."""

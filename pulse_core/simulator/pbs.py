@@ -3,7 +3,7 @@
 PBS differs from PVE in ways clients trip over: errors are bare text (not a
 JSON envelope), booleans are JSON ``true``/``false``, task items use
 ``worker_type``/``worker_id``, API tokens use ``PBSAPIToken=user!name:secret``
-and unknown paths answer 404.
+and unknown paths return 404.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from pulse_core.simulator.api import ApiApp, ApiError, Context, Raw, param_error
+from pulse_core.simulator.api import ApiApp, ApiError, Context, Raw, param_error, task_state
 from pulse_core.simulator.auth import Authenticator
 from pulse_core.simulator.clock import SimClock
 from pulse_core.simulator.scenario import Scenario
@@ -318,6 +318,13 @@ def _build_pbs_tasks(state: PBSState, spec: Any, rng: random.Random, now: int) -
     state.tasks.sort(key=lambda item: item.starttime)
 
 
+def _namespace_depth(ns: str) -> int:
+    """Return how many levels a namespace path has ("" is the root, depth 0)."""
+    if not ns:
+        return 0
+    return ns.count("/") + 1
+
+
 def _next_run(schedule: str, now: float) -> int:
     if schedule == "hourly":
         return int(now // 3600 + 1) * 3600
@@ -513,7 +520,7 @@ class PBSApp(ApiApp):
         for ns in self.state.namespaces[store]:
             if parent and not (ns == parent or ns.startswith(parent + "/")):
                 continue
-            depth = (ns.count("/") + 1 if ns else 0) - (parent.count("/") + 1 if parent else 0)
+            depth = _namespace_depth(ns) - _namespace_depth(parent)
             if max_depth is not None and depth > int(max_depth):
                 continue
             items.append({"ns": ns})
@@ -704,8 +711,7 @@ class PBSApp(ApiApp):
             if until and task.starttime > int(until):
                 continue
             if statusfilter is not None:
-                state = "unknown" if task.status is None else "ok" if task.status == "OK" else "warning" if task.status.startswith("WARNINGS") else "error"
-                if state not in statusfilter:
+                if task_state(task.status, running_name="unknown") not in statusfilter:
                     continue
             items.append(self._task_item(task))
         page = items[start:start + limit] if limit else items[start:]

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from pulse_core.simulator.api import ApiApp, ApiError, Context, Raw, param_error
+from pulse_core.simulator.api import ApiApp, ApiError, Context, Raw, param_error, task_state
 from pulse_core.simulator.auth import Authenticator
 from pulse_core.simulator.clock import SimClock
 from pulse_core.simulator.rrd import rrd_rows
@@ -85,7 +85,7 @@ class PVEApp(ApiApp):
     # -- helpers ------------------------------------------------------------------
 
     def local_node(self, context: Context) -> str:
-        """Return the node answering this request (a member's own, or the entry node)."""
+        """Return the node that serves this request (a member's own, or the entry node)."""
         state = self.state
         if context.request.endpoint in state.nodes:
             return context.request.endpoint
@@ -621,7 +621,7 @@ class PVEApp(ApiApp):
                 "minor_page_faults": 200_000 + uptime * 10,
             }
         else:
-            # Without the balloon driver reporting, PVE only knows the configured size and shows mem == maxmem.
+            # Without the balloon driver reporting, PVE has only the configured size and shows mem == maxmem.
             status["ballooninfo"] = {"actual": guest.maxmem, "max_mem": guest.maxmem, "last_update": int(now) - 3}
             status["mem"] = guest.maxmem
             del status["freemem"]
@@ -647,7 +647,7 @@ class PVEApp(ApiApp):
                 "memory": str(guest.maxmem // 1024**2),
                 "ostype": guest.ostype,
                 "scsihw": "virtio-scsi-single",
-                "scsi0": f"local-lvm:vm-{guest.vmid}-disk-0,iothread=1,size={guest.maxdisk // GiB}G",
+                "scsi0": f"{self.disk_storage()}:vm-{guest.vmid}-disk-0,iothread=1,size={guest.maxdisk // GiB}G",
                 "net0": f"virtio={guest.mac},bridge=vmbr0,firewall=1",
                 "boot": "order=scsi0;net0",
                 "onboot": 1,
@@ -667,7 +667,7 @@ class PVEApp(ApiApp):
                 # pct's ostype enum has no "rocky"; Rocky Linux containers run as "centos".
                 "ostype": {"rocky": "centos"}.get(guest.osinfo[1], guest.osinfo[1]),
                 "arch": "amd64",
-                "rootfs": f"local-lvm:vm-{guest.vmid}-disk-0,size={guest.maxdisk // GiB}G",
+                "rootfs": f"{self.disk_storage()}:vm-{guest.vmid}-disk-0,size={guest.maxdisk // GiB}G",
                 "net0": f"name=eth0,bridge=vmbr0,hwaddr={guest.mac},ip=dhcp,type=veth",
                 "unprivileged": 1,
             })
@@ -793,45 +793,20 @@ class PVEApp(ApiApp):
     def storage_content(self, context: Context, node: str, storage: str) -> Any:
         self.reach_node(context, node)
         self.require(context, f"/storage/{storage}", "Datastore.Audit", "Datastore.AllocateSpace")
-        item = self._find_storage(node, storage)
-        content_filter = context.params.get("content")
-        vmid_filter = context.params.get("vmid")
-        spec = item.spec
+        spec = self._find_storage(node, storage).spec
+        content_filter = context.params.get("content") or None
+        vmid_filter = str(context.params.get("vmid") or "")
+        contents = spec.content.split(",")
         results: list[dict[str, Any]] = []
-        if "backup" in spec.content.split(",") and content_filter in (None, "", "backup"):
-            for backup in self.state.backups:
-                if backup.storage != spec.name:
-                    continue
-                if vmid_filter and str(backup.vmid) != str(vmid_filter):
-                    continue
-                if not spec.shared and self.state.guests.get(backup.vmid, None) is not None and self.state.guests[backup.vmid].node != node:
-                    continue
-                entry: dict[str, Any] = {
-                    "volid": backup.volid,
-                    "content": "backup",
-                    "format": backup.format,
-                    "size": backup.size,
-                    "ctime": backup.ctime,
-                    "vmid": backup.vmid,
-                }
-                if spec.type == "pbs":
-                    entry["subtype"] = "qemu" if backup.guest_type == "qemu" else "lxc"
-                    if backup.verification:
-                        entry["verification"] = backup.verification
-                if backup.notes:
-                    entry["notes"] = backup.notes
-                if backup.protected:
-                    entry["protected"] = 1
-                results.append(entry)
-        images = {"images", "rootdir"} & set(spec.content.split(","))
-        if images and content_filter in (None, "", "images", "rootdir"):
+
+        if "backup" in contents and content_filter in (None, "backup"):
+            results.extend(self._backup_volumes(spec, node, vmid_filter))
+        if spec.name == self.disk_storage() and content_filter in (None, "images", "rootdir"):
             for guest in self.state.guests.values():
-                if (not spec.shared and guest.node != node) or (vmid_filter and str(guest.vmid) != str(vmid_filter)):
-                    continue
-                if spec.type not in ("lvmthin", "zfspool", "rbd", "lvm") and spec.name != "local-lvm":
+                if (not spec.shared and guest.node != node) or (vmid_filter and str(guest.vmid) != vmid_filter):
                     continue
                 content = "images" if guest.type == "qemu" else "rootdir"
-                if content not in images:
+                if content_filter not in (None, content) or content not in contents:
                     continue
                 results.append({
                     "volid": f"{spec.name}:vm-{guest.vmid}-disk-0",
@@ -842,10 +817,51 @@ class PVEApp(ApiApp):
                     "vmid": guest.vmid,
                     "ctime": int(self.clock.now()) - 86400 * 30,
                 })
-        if "iso" in spec.content.split(",") and content_filter in (None, "", "iso"):
+        if "iso" in contents and content_filter in (None, "iso"):
             for iso in ("debian-13.1.0-amd64-netinst.iso", "ubuntu-24.04.3-live-server-amd64.iso"):
-                results.append({"volid": f"{spec.name}:iso/{iso}", "content": "iso", "format": "iso", "size": 700 * 1024**2, "ctime": 1_750_000_000})
+                results.append({
+                    "volid": f"{spec.name}:iso/{iso}", "content": "iso", "format": "iso",
+                    "size": 700 * 1024**2, "ctime": 1_750_000_000,
+                })
         return results
+
+    def disk_storage(self) -> str | None:
+        """Return the storage guest disks live on: local-lvm, else the first storage for images."""
+        names = {storage.spec.name: storage.spec for storage in self.state.storages.values()}
+        if "local-lvm" in names:
+            return "local-lvm"
+        for name, spec in names.items():
+            if {"images", "rootdir"} & set(spec.content.split(",")):
+                return name
+        return None
+
+    def _backup_volumes(self, spec: Any, node: str, vmid_filter: str) -> list[dict[str, Any]]:
+        volumes = []
+        for backup in self.state.backups:
+            if backup.storage != spec.name or (vmid_filter and str(backup.vmid) != vmid_filter):
+                continue
+            guest = self.state.guests.get(backup.vmid)
+            # A local backup storage only holds the backups made on its own node.
+            if not spec.shared and guest is not None and guest.node != node:
+                continue
+            entry: dict[str, Any] = {
+                "volid": backup.volid,
+                "content": "backup",
+                "format": backup.format,
+                "size": backup.size,
+                "ctime": backup.ctime,
+                "vmid": backup.vmid,
+            }
+            if spec.type == "pbs":
+                entry["subtype"] = "qemu" if backup.guest_type == "qemu" else "lxc"
+                if backup.verification:
+                    entry["verification"] = backup.verification
+            if backup.notes:
+                entry["notes"] = backup.notes
+            if backup.protected:
+                entry["protected"] = 1
+            volumes.append(entry)
+        return volumes
 
     # -- tasks ----------------------------------------------------------------------
 
@@ -901,8 +917,7 @@ class PVEApp(ApiApp):
                 continue
             if statusfilter:
                 wanted = set(statusfilter.split(","))
-                state = "running" if running else "ok" if task.status == "OK" else "warning" if task.status.startswith("WARNINGS") else "error"
-                if state not in wanted:
+                if task_state(task.status) not in wanted:
                     continue
             items.append(self._task_item(task))
         total = len(items)
@@ -913,7 +928,7 @@ class PVEApp(ApiApp):
         for task in self.state.tasks.get(node, []):
             if task.upid == upid:
                 return task
-        raise ApiError(500, f"no such task\n" if upid.startswith("UPID:") else f"unable to parse worker upid '{upid}'")
+        raise ApiError(500, "no such task" if upid.startswith("UPID:") else f"unable to parse worker upid '{upid}'")
 
     def task_status(self, context: Context, node: str, upid: str) -> Any:
         self.reach_node(context, node)
@@ -968,7 +983,7 @@ def _uuid(number: int) -> str:
 
 
 def agent_result(command: str, guest: Guest, now: float) -> Any:
-    """Return what the QEMU guest agent inside ``guest`` answers to ``command``."""
+    """Return the QEMU guest agent reply of ``guest`` to ``command``."""
     windows = guest.ostype.startswith("w")
     if command == "ping":
         return {}
@@ -1025,7 +1040,7 @@ def agent_result(command: str, guest: Guest, now: float) -> Any:
                 "name": "\\\\?\\Volume{5c2a4b3e-0000-0000-0000-100000000000}\\",
                 "mountpoint": "C:\\", "type": "NTFS",
                 "total-bytes": int(guest.maxdisk * 0.99), "used-bytes": used_root,
-                "disk": [{"serial": f"drive-scsi0", "bus-type": "scsi", "bus": 0, "target": 0, "unit": 0,
+                "disk": [{"serial": "drive-scsi0", "bus-type": "scsi", "bus": 0, "target": 0, "unit": 0,
                           "pci-controller": {"domain": 0, "bus": 9, "slot": 1, "function": 0}}],
             }]
         return [

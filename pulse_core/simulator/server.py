@@ -2,7 +2,7 @@
 
 A general-purpose ASGI server cannot do what a fault-injecting Proxmox
 simulator needs: set the reason phrase (Proxmox puts error messages there and
-answers 595 with an empty body), cut a body short after the headers, refuse
+sends 595 with an empty body), cut a body short after the headers, refuse
 connections by closing the listening socket at once, and swap the certificate
 between handshakes. This module does exactly those things and nothing more.
 """
@@ -209,7 +209,10 @@ class Endpoint:
                     connection.start_next_cycle()
                 except h11.LocalProtocolError:
                     return
-        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError) as exc:
+            # Clients that hang up, fail the TLS handshake (a pinned fingerprint) or send
+            # invalid HTTP only lose their own connection.
+            logger.debug("simulated %s endpoint %s closed a connection: %r", self.server, self.name, exc)
             return
         finally:
             await trio.aclose_forcefully(wrapped)

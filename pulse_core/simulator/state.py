@@ -3,7 +3,8 @@
 Tests read and change these objects through ``sim.state``. Every attribute
 assignment on a tracked object bumps :attr:`PVEState.generation`, which is how
 the response caches know to rebuild, so a test can simply write
-``sim.state.guests[100].cpu = 0.9``.
+``sim.state.guests[100].cpu = 0.9``. Changing a list in place (``guest.tags.append``)
+or adding to a dict is not seen: assign a new list, or call ``state.touch()``.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class Node(Tracked):
 
 @dataclass(eq=False)
 class Storage(Tracked):
-    """A storage as one node sees it (shared storages have one per node)."""
+    """A storage on one node; a shared storage has one of these per node."""
 
     spec: StorageSpec
     node: str
@@ -222,7 +223,7 @@ class PVEState:
     generation: int = 0
     last_step: float = 0.0
     rng: random.Random = field(default_factory=random.Random)
-    # The node answering requests on the main endpoint (``local: 1`` in /cluster/status).
+    # The node that serves the main endpoint (``local: 1`` in /cluster/status).
     local_node: str = ""
     # Fingerprint per node for `ssl_fingerprint` in GET /nodes; set by the server.
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -276,7 +277,11 @@ class PVEState:
         node_mem: dict[str, int] = {name: 0 for name in self.nodes}
         for guest in self.guests.values():
             node = self.nodes.get(guest.node)
-            if node is None or not node.online or not guest.running:
+            if node is None or not node.online:
+                continue
+            if guest.stats_unknown:
+                object.__setattr__(guest, "stats_unknown", False)
+            if not guest.running:
                 continue
             cpu = guest.cpu + (guest.cpu_mean - guest.cpu) * pull + rng.gauss(0.0, noise)
             cpu = min(1.0, max(0.0, cpu))
@@ -546,7 +551,7 @@ def _build_backups(state: PVEState, scenario: Scenario, rng: random.Random, name
                 state.backups.append(backup)
             task.endtime = clock
             if failures:
-                task.log.append(f"INFO: Backup job finished with errors")
+                task.log.append("INFO: Backup job finished with errors")
                 task.log.append("TASK ERROR: job errors")
                 task.status = "job errors"
             else:

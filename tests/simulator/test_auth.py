@@ -34,7 +34,7 @@ async def test_wrong_password_is_401(sim: Simulator) -> None:
 
 
 async def test_wrong_token_secret_is_401(sim: Simulator) -> None:
-    headers = {"Authorization": f"PVEAPIToken=root@pam!pulse=00000000-0000-0000-0000-000000000000"}
+    headers = {"Authorization": "PVEAPIToken=root@pam!pulse=00000000-0000-0000-0000-000000000000"}
     async with httpx.AsyncClient(verify=False, headers=headers) as client:
         response = await client.get(sim.pve_url + "/api2/json/version")
     assert response.status_code == 401

@@ -189,3 +189,27 @@ async def test_member_endpoints_have_own_certificates() -> None:
             with pytest.raises(httpx.ConnectError):
                 await client.get(sim.member_urls["pve2"] + "/api2/json/version")
             assert (await client.get(sim.member_urls["pve3"] + "/api2/json/version")).status_code == 200
+
+
+async def test_unreachable_member_keeps_node_online() -> None:
+    async with open_simulator(small_scenario(pbs=None), member_endpoints=True) as sim:
+        sim.control.set_member_reachable("pve3", False)
+        async with httpx.AsyncClient(verify=False, headers=sim.pve_headers()) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get(sim.member_urls["pve3"] + "/api2/json/version")
+            status = (await client.get(sim.pve_url + "/api2/json/cluster/status")).json()["data"]
+            assert next(entry for entry in status if entry["name"] == "pve3")["online"] == 1
+            assert (await client.get(sim.pve_url + "/api2/json/nodes/pve3/status")).status_code == 200
+        sim.control.set_member_reachable("pve3", True)
+        async with httpx.AsyncClient(verify=False, headers=sim.pve_headers()) as client:
+            assert (await client.get(sim.member_urls["pve3"] + "/api2/json/version")).status_code == 200
+
+
+async def test_new_guest_is_unknown_until_next_step(sim: Simulator, pve: httpx.AsyncClient) -> None:
+    sim.control.add_guest(5000, "pve1", "lxc", name="fresh")
+    entry = next(e for e in (await pve.get("/cluster/resources", params={"type": "vm"})).json()["data"] if e["vmid"] == 5000)
+    assert entry["status"] == "unknown"
+    sim.control.advance(10)
+    entry = next(e for e in (await pve.get("/cluster/resources", params={"type": "vm"})).json()["data"] if e["vmid"] == 5000)
+    assert entry["status"] == "running"
+    assert entry["name"] == "fresh"
