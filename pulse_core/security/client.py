@@ -23,7 +23,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
-# Loopback, RFC 1918, IPv6 unique-local (fc00::/7) and link-local (fe80::/10); the IPv4
+# Loopback, RFC 1918, IPv6 unique-local (fc00::/7) and link-local (fe80::/10). The IPv4
 # link-local range is deliberately absent because the export rule names only these.
 PRIVATE_NETWORKS: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(cidr)

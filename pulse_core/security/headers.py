@@ -68,5 +68,5 @@ class SecurityHeaders:
         if https:
             set_header("Strict-Transport-Security", HSTS)
         if api:
-            # API responses may carry tokens or settings; keep them out of shared caches.
+            # API responses may carry tokens or settings, so shared caches must not keep them.
             set_header("Cache-Control", "no-store")

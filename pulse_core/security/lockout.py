@@ -21,7 +21,7 @@ MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60
 FAILURE_WINDOW_SECONDS = 15 * 60
 STORAGE_KEY = "security.lockouts"
-# Bounds the state an attacker can create by trying many usernames; oldest entries go first.
+# Bounds the state an attacker can create by trying many usernames. The oldest entries go first.
 MAX_ENTRIES = 10_000
 
 

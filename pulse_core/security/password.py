@@ -2,9 +2,9 @@
 
 The configured password (``auth.password`` / ``PULSE_AUTH_PASS``) may be plain
 text, hashed once at start, or a bcrypt hash used as is. A password changed in
-Settings → Security is stored hashed in the settings store and wins over the
-configured one until the configured value itself changes, so an admin who
-forgot the UI password can reset it by setting a new ``PULSE_AUTH_PASS``.
+Settings → Security is stored hashed in the settings store. It wins over the
+configured one until the configured value itself changes. An admin who forgot
+the UI password can therefore reset it by setting a new ``PULSE_AUTH_PASS``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ BCRYPT_COST = 12
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 SETTINGS_SECTION = "security"
 DEFAULT_USERNAME = "admin"
-# bcrypt reads only the first 72 bytes; longer passwords are rejected rather than silently truncated.
+# bcrypt reads only the first 72 bytes, so longer passwords are rejected rather than silently truncated.
 MAX_PASSWORD_BYTES = 72
 
 
@@ -78,7 +78,7 @@ class PasswordStore:
         basis = stored.get("configured_fingerprint")
         if self.configured_password:
             if basis != _fingerprint(stored.get("salt", ""), self.configured_password):
-                return None  # the configured password changed since; it takes over again
+                return None  # the configured password changed since, so it takes over again
         elif basis:
             return None  # it replaced a configured password that has since been removed
         return stored
@@ -101,7 +101,7 @@ class PasswordStore:
         return "config" if self.configured_password else None
 
     async def prepare(self) -> None:
-        """Hash a plain configured password once; called at start so the first login is not slower."""
+        """Hash a plain configured password once. The guard calls this at start, so the first login is not slower."""
         async with self._lock:
             if self.configured_password and self._configured_hash is None:
                 if len(self.configured_password) < self.min_length:

@@ -36,7 +36,7 @@ PATH_LIMITS: dict[tuple[str | None, str], Limit] = {
     (None, "/api/updates/check"): UPDATE_CHECK,
 }
 
-# Bounds the memory an address-rotating client can make us spend; beyond it, expired
+# Bounds the memory an address-rotating client can make us spend. Beyond it, expired
 # windows are pruned first and then the oldest entries are dropped.
 MAX_TRACKED = 50_000
 

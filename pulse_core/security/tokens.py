@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import trio
+
 from pulse_core.protocols import Principal
 from pulse_core.security.errors import SecurityError
 
@@ -103,6 +105,8 @@ class TokenStore:
         self.settings = settings
         self.env_token = env_token.strip()
         self.clock = clock
+        # Changes read, modify and write the whole section, so they must not interleave.
+        self._lock = trio.Lock()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -164,6 +168,10 @@ class TokenStore:
         await self.settings.set(SETTINGS_SECTION, section)
 
     async def generate_primary(self) -> ApiToken:
+        async with self._lock:
+            return await self._generate_primary()
+
+    async def _generate_primary(self) -> ApiToken:
         tokens = [token for token in self._stored() if token.id != PRIMARY_ID]
         token = ApiToken(id=PRIMARY_ID, name="API token", token=generate_value(), created=self.clock())
         tokens.insert(0, token)
@@ -171,6 +179,10 @@ class TokenStore:
         return token
 
     async def delete(self, token_id: str) -> ApiToken:
+        async with self._lock:
+            return await self._delete(token_id)
+
+    async def _delete(self, token_id: str) -> ApiToken:
         if token_id == ENV_ID:
             raise SecurityError(
                 "this token is set by the API_TOKEN environment variable; remove it there and restart", 409
@@ -183,6 +195,10 @@ class TokenStore:
         return next(token for token in tokens if token.id == token_id)
 
     async def create(self, name: Any, scopes: Any) -> ApiToken:
+        async with self._lock:
+            return await self._create(name, scopes)
+
+    async def _create(self, name: Any, scopes: Any) -> ApiToken:
         name = validate_name(name)
         scopes = validate_scopes(scopes)
         tokens = self._stored()
@@ -195,6 +211,10 @@ class TokenStore:
         return token
 
     async def update(self, token_id: str, changes: Mapping[str, Any]) -> ApiToken:
+        async with self._lock:
+            return await self._update(token_id, changes, Any])
+
+    async def _update(self, token_id: str, changes: Mapping[str, Any]) -> ApiToken:
         if token_id == ENV_ID:
             raise SecurityError("this token is set by the API_TOKEN environment variable and cannot be changed", 409)
         unknown = sorted(set(changes) - {"name", "scopes"})

@@ -44,7 +44,7 @@ ADMIN_PREFIXES = (
     EXPORT_PATH,
     IMPORT_PATH,
 )
-# Paths whose routes write their own audit events; other successful writes are audited as config changes.
+# Paths whose routes write their own audit events. Other successful writes are audited as config changes.
 SELF_AUDITED_PREFIXES = (
     "/api/login",
     "/api/logout",
@@ -88,7 +88,7 @@ def principal_allows(principal: Principal, scope: str) -> bool:
 
 
 def needs_principal(method: str, path: str, auth_configured: bool) -> bool:
-    # CORS preflight requests never carry credentials; they reveal only the allowed methods.
+    # CORS preflight requests never carry credentials, and the response reveals only the allowed methods.
     if not auth_configured or method.upper() == "OPTIONS":
         return False
     if path == WEBSOCKET_PATH:

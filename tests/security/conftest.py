@@ -20,7 +20,7 @@ from pulse_core.plugins import PluginHost
 
 TEST_PASSWORD = "canary-Password-7f3a91"
 TEST_USER = "admin"
-# Cost 4 keeps the tests fast; a configured bcrypt hash is used as is, whatever its cost.
+# Cost 4 keeps the tests fast. A configured bcrypt hash is used as is, whatever its cost.
 TEST_PASSWORD_HASH = bcrypt.hashpw(TEST_PASSWORD.encode(), bcrypt.gensalt(4)).decode()
 ENV_TOKEN = "canary-envtoken-5d8e2c0b9a7f4e11"
 

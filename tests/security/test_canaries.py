@@ -61,8 +61,7 @@ async def test_secrets_never_leak(build, caplog) -> None:
         for body in bodies:
             assert canary not in body, (canary, body[:200])
         assert canary not in repr(audit_events), canary
-    # The username field can receive a password typed in the wrong box; it is stored only in the audit
-    # log's actor field, so check that path separately above. Here: the settings file stays encrypted.
+    # Secrets in the settings file are encrypted at rest.
     raw_settings = env.daemon.settings.path.read_text()
     for canary in (NODE_PASSWORD, NODE_TOKEN, "canary-webhookkey-9d1f"):
         assert canary not in raw_settings, canary
