@@ -3,6 +3,9 @@
 Field names, types and units follow the PVE 9.1 API schema and responses
 recorded from real servers: booleans as 0/1 integers, CPU as a 0..1 fraction,
 sizes in bytes, times in epoch seconds, tags joined by ";".
+
+NOTE: numbers are always sent as JSON numbers. Real PVE (Perl) sometimes sends
+numeric strings, which clients must also accept; the simulator does not vary this.
 """
 
 from __future__ import annotations
