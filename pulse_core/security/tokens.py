@@ -212,7 +212,7 @@ class TokenStore:
 
     async def update(self, token_id: str, changes: Mapping[str, Any]) -> ApiToken:
         async with self._lock:
-            return await self._update(token_id, changes, Any])
+            return await self._update(token_id, changes)
 
     async def _update(self, token_id: str, changes: Mapping[str, Any]) -> ApiToken:
         if token_id == ENV_ID:
