@@ -141,7 +141,9 @@ async def check_connection(source: PVESource) -> ConnectionReport:
         "privilege separation."
         if source.auth.kind == "token" else ""
     )
-    if not nodes and not resources:
+    # /nodes answers any valid login, but without Sys.Audit its entries carry no stats.
+    audited_nodes = [item for item in nodes if isinstance(item, Mapping) and ("maxmem" in item or "cpu" in item)]
+    if not audited_nodes and not resources:
         report.message = (
             f"Logged in, but {grantee} can see nothing (no nodes, guests or storage). Grant it the PVEAuditor role "
             f"on path / with propagation.{separation}"

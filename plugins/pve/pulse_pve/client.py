@@ -487,19 +487,17 @@ class PVEClient:
         authenticated: bool,
     ) -> httpx.Response:
         limit = timeout or self.timeout
-        http = await self._client()
         if authenticated:
             await self.auth.ensure(self)
-        response = await self._attempt(http, method, path, params, data, limit, authenticated)
+        response = await self._attempt(method, path, params, data, limit, authenticated)
         if response.status_code == 401 and authenticated and await self.auth.relogin(self):
-            response = await self._attempt(http, method, path, params, data, limit, authenticated)
+            response = await self._attempt(method, path, params, data, limit, authenticated)
         if response.status_code >= 400 or response.status_code < 200:
             raise self._status_error(method, path, response, authenticated)
         return response
 
     async def _attempt(
         self,
-        http: httpx.AsyncClient,
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
@@ -508,22 +506,32 @@ class PVEClient:
         authenticated: bool,
     ) -> httpx.Response:
         headers = self.auth.headers(method) if authenticated else {}
-        self.requests += 1
-        try:
-            with trio.fail_after(limit):
-                return await http.request(method, path, params=params, data=data, headers=headers, timeout=limit)
-        except trio.TooSlowError:
-            raise SourceConnectError(f"{self.label}: {method} {path} timed out after {limit:g} s") from None
-        except httpx.TimeoutException:
-            raise SourceConnectError(f"{self.label}: {method} {path} timed out after {limit:g} s") from None
-        except httpx.TransportError as exc:
-            await self.reset()
-            if _is_tls_failure(exc):
-                raise SourceTLSError(
-                    f"{self.label}: TLS certificate verification failed ({self.tls.describe()}): {exc or type(exc).__name__}"
-                ) from None
-            reason = str(exc) or type(exc).__name__
-            raise SourceConnectError(f"{self.label}: cannot connect: {reason}") from None
+        for attempt in (1, 2):
+            http = await self._client()
+            self.requests += 1
+            try:
+                with trio.fail_after(limit):
+                    return await http.request(method, path, params=params, data=data, headers=headers, timeout=limit)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                # A pooled connection the server had closed (restart, certificate
+                # change): one retry on a fresh connection, re-verifying TLS.
+                await self.reset()
+                if attempt == 2 or method != "GET":
+                    raise SourceConnectError(f"{self.label}: {method} {path}: the server closed the connection") from None
+            except trio.TooSlowError:
+                raise SourceConnectError(f"{self.label}: {method} {path} timed out after {limit:g} s") from None
+            except httpx.TimeoutException:
+                raise SourceConnectError(f"{self.label}: {method} {path} timed out after {limit:g} s") from None
+            except httpx.TransportError as exc:
+                await self.reset()
+                if _is_tls_failure(exc):
+                    raise SourceTLSError(
+                        f"{self.label}: TLS certificate verification failed ({self.tls.describe()}): "
+                        f"{exc or type(exc).__name__}"
+                    ) from None
+                reason = str(exc) or type(exc).__name__
+                raise SourceConnectError(f"{self.label}: cannot connect: {reason}") from None
+        raise AssertionError("unreachable")
 
     def _status_error(self, method: str, path: str, response: httpx.Response, authenticated: bool) -> Exception:
         status = response.status_code

@@ -250,13 +250,15 @@ def guest_from_resource(
     item: Mapping[str, Any],
     now: float,
     rates: RateTracker,
+    kind: str | None = None,
 ) -> Guest | None:
     """Build a guest's base metrics from its ``/cluster/resources`` entry.
 
     VM disk (``disk`` is always 0 for qemu) and VM memory stay provisional
-    here; :func:`apply_vm_details` fills them from detail calls.
+    here; the source fills them from detail calls. ``kind`` is for per-node
+    lists (``/nodes/{node}/qemu``) whose items carry no ``type``.
     """
-    kind = item.get("type")
+    kind = item.get("type") or kind
     if kind not in ("qemu", "lxc"):
         return None
     vmid = as_int(item.get("vmid"))
