@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PLUGINS := plugins/pve plugins/pbs plugins/notify_email plugins/notify_webhook plugins/storage_sqlite
+PLUGINS := plugins/pve plugins/pbs plugins/notify_email plugins/notify_webhook plugins/storage_sqlite plugins/notify_apprise
 STAMP := $(VENV)/.installed
 UI_STAMP := pulse_core/web/static/dist/index.html
 

@@ -119,6 +119,12 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def redact_target(target: str) -> str:
+    """Redact a request target (path and query, no host) as ``redact_url`` would."""
+    redacted = redact_url("http://host.invalid" + target)
+    return redacted.removeprefix("http://host.invalid") if redacted != MASK else MASK
+
+
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 
 
@@ -139,20 +145,33 @@ class RedactingFilter(logging.Filter):
             record.args = tuple(self._redact_arg(arg) for arg in record.args)
         elif isinstance(record.args, dict):
             record.args = {key: self._redact_arg(value) for key, value in record.args.items()}
-        if isinstance(record.msg, str) and "://" in record.msg:
+        # With arguments the message is a format string such as "%s://%s", which must stay intact.
+        if not record.args and isinstance(record.msg, str) and "://" in record.msg:
             record.msg = redact_urls_in_text(record.msg)
         return True
 
     @staticmethod
     def _redact_arg(arg: object) -> object:
-        if isinstance(arg, (str, int, float)) or arg is None:
-            return redact_urls_in_text(arg) if isinstance(arg, str) and "://" in arg else arg
+        if isinstance(arg, str):
+            if "://" in arg:
+                return redact_urls_in_text(arg)
+            if arg.startswith("/") and " " not in arg:
+                # A request target without scheme and host (urllib3 logs "POST /path?query").
+                return redact_target(arg)
+            return arg
+        if isinstance(arg, (int, float)) or arg is None:
+            return arg
         text = str(arg)  # httpx.URL and similar objects
         return redact_url(text) if "://" in text else arg
 
 
 _FILTER = RedactingFilter()
-LIBRARY_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "apprise")
+# Filters run only on the logger that creates a record, not on its parents, so
+# each module logger that writes request URLs is listed by its full name.
+LIBRARY_LOGGERS = (
+    "httpx", "httpcore", "httpcore.http11", "httpcore.connection",
+    "urllib3", "urllib3.connectionpool", "requests", "apprise",
+)
 
 
 def install_log_filters(logger_names: Iterable[str] = LIBRARY_LOGGERS) -> None:

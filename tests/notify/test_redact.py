@@ -65,3 +65,11 @@ def test_filter_rewrites_record_arguments():
     record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "HTTP Request: %s %s", ("POST", "https://gotify.example/message?token=GOTIFY0000"), None)
     RedactingFilter().filter(record)
     assert "GOTIFY0000" not in record.getMessage()
+
+
+def test_filter_redacts_bare_request_target():
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1, '%s://%s:%s "%s %s %s" %s',
+                               ("http", "127.0.0.1", 80, "POST", "/message?token=GOTIFY0000", "HTTP/1.1", 200), None)
+    RedactingFilter().filter(record)
+    assert "GOTIFY0000" not in record.getMessage()
+    assert '"POST /message?token=*** HTTP/1.1"' in record.getMessage()
