@@ -108,7 +108,21 @@ class NotificationDispatcher:
         self._channels_loaded = False
         self._busy_channels: set[str] = set()
         self._wake = trio.Event()
+        self._token: trio.lowlevel.TrioToken | None = None
         redact.install_log_filters()
+        subscribe = getattr(settings, "subscribe", None)
+        if subscribe is not None:
+            subscribe(self._on_settings_saved)
+
+    def _on_settings_saved(self, section: str, value: Any) -> None:
+        # Notifier sections are named "notifications_*"; an import or another
+        # writer may change them without calling reload_channels() itself.
+        if section.startswith("notifications") and self._token is not None:
+            self._token.run_sync_soon(self.reload_channels)
+
+    def wake(self) -> None:
+        """Make the run loop look at the queue now instead of after its idle interval."""
+        self._wake.set()
 
     # --- channels ----------------------------------------------------------------------------
 
@@ -128,9 +142,10 @@ class NotificationDispatcher:
                     log.error("Notifier %s built a second channel with the id %s; ignoring it", name, channel.id)
                     continue
                 channels[channel.id] = channel
+        if sorted(channels) != sorted(self.channels) or not self._channels_loaded:
+            log.info("Notification channels: %s", ", ".join(sorted(channels)) or "none")
         self.channels = channels
         self._channels_loaded = True
-        log.info("Notification channels: %s", ", ".join(sorted(channels)) or "none")
         self._wake.set()
 
     def _ensure_channels(self) -> None:
@@ -214,6 +229,7 @@ class NotificationDispatcher:
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Deliver due items until cancelled; started once the channels are built."""
+        self._token = trio.lowlevel.current_trio_token()
         self._ensure_channels()
         async with trio.open_nursery() as nursery:
             task_status.started()
