@@ -165,7 +165,7 @@ class NotificationDispatcher:
 
         A firing notification goes to every channel, which is remembered per
         alert. A resolved one goes only to the channels that were sent the
-        firing one, each channel receiving only the alerts it was told about.
+        firing one, each channel receiving only the alerts it was sent.
         """
         self._ensure_channels()
         if notification.event == "resolved":

@@ -3,7 +3,7 @@
 Many services put the credential in the URL itself: Discord and Slack webhook
 paths, Telegram bot tokens, ``?token=`` parameters (Gotify, Pushover), the
 ``sig=`` of a Teams workflow URL. ``redact_url`` keeps the scheme, host, port
-and the non-secret shape of the path; ``scrub`` removes the secret parts of a
+and the non-secret shape of the path. ``scrub`` removes the secret parts of a
 URL from any text (an exception message, a response body) before it is shown.
 """
 
@@ -81,12 +81,14 @@ def secret_fragments(url: str, service: str | None = None) -> list[str]:
     except ValueError:
         return [url] if url else []
     fragments: set[str] = set()
+
     if parts.username:
         fragments.add(parts.username)
     if parts.password:
         fragments.add(parts.password)
     for _key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
         fragments.add(value)
+
     redacted = _redact_path(parts.path, service).split("/")
     original = parts.path.split("/")
     if len(redacted) == len(original):
@@ -100,6 +102,7 @@ def secret_fragments(url: str, service: str | None = None) -> list[str]:
         middle = parts.path[len(prefix):len(parts.path) - len(suffix)]
         fragments.add(middle)
         fragments.update(segment for segment in middle.split("/") if segment)
+
     expanded: set[str] = set()
     for fragment in fragments:
         if len(fragment) < 4:
@@ -137,7 +140,7 @@ class RedactingFilter(logging.Filter):
     """Rewrites log records so URLs in their message and arguments are redacted.
 
     Installed on the loggers of HTTP libraries (httpx logs every request URL at
-    INFO), where the record is created, so every handler sees the redacted form.
+    INFO), where the record is created, so every handler receives the redacted form.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

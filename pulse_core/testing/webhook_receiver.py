@@ -1,4 +1,4 @@
-"""A webhook receiver on 127.0.0.1 for notifier tests: records requests, answers as told.
+"""A webhook receiver on 127.0.0.1 for notifier tests: records requests and replies as configured.
 
     async with open_webhook_receiver() as receiver:
         receiver.reply(429, b"slow down", headers={"Retry-After": "7"})
@@ -67,13 +67,13 @@ class WebhookReceiver:
         self._arrived = trio.Event()
 
     def reply(self, status: int = 200, body: bytes | str = b"", headers: dict[str, str] | None = None, *, times: int = 1) -> None:
-        """Answer the next ``times`` requests with this status, body and headers."""
+        """Reply to the next ``times`` requests with this status, body and headers."""
         data = body.encode() if isinstance(body, str) else body
         for _ in range(times):
             self._queued.append(Reply(status, data, dict(headers or {})))
 
     def hang(self, times: int = 1) -> None:
-        """Never answer the next ``times`` requests."""
+        """Send no reply at all to the next ``times`` requests."""
         for _ in range(times):
             self._queued.append(Reply(hang=True))
 

@@ -19,7 +19,7 @@ SECTION = "notifications_apprise"
 def private_url(url: str) -> str:
     """Return apprise's privacy form of ``url`` with every other URL part that may be secret masked too.
 
-    Apprise shortens the tokens it knows about to their first and last
+    Apprise shortens the tokens its service plugins declare to their first and last
     character, but leaves a generic target's path (``json://host/path``) as is.
     """
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)

@@ -79,7 +79,12 @@ def html_body(notification: Notification) -> str:
     resolved = notification.event == "resolved"
     rows = []
     for alert in notification.alerts:
-        state = "resolved" if resolved else ("info" if notification.event == "test" else alert.level)
+        if resolved:
+            state = "resolved"
+        elif notification.event == "test":
+            state = "info"
+        else:
+            state = alert.level
         end = alert.resolved_time if resolved and alert.resolved_time else notification.created
         rows.append(
             "<tr>"

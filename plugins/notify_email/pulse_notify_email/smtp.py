@@ -113,5 +113,5 @@ def _transfer(client: smtplib.SMTP, config: EmailConfig, message: EmailMessage, 
 
 
 async def send(config: EmailConfig, message: EmailMessage, recipients: list[str], timeout: float = TIMEOUT_SECONDS) -> DeliveryResult:
-    """Send in a worker thread so smtplib never blocks the event loop."""
+    """Send in a worker thread, because smtplib blocks while it waits for the server."""
     return await trio.to_thread.run_sync(send_sync, config, message, recipients, timeout, abandon_on_cancel=True)

@@ -51,7 +51,7 @@ class RateLimiter:
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Return the seconds a ``Retry-After`` header asks for (delta seconds or an HTTP date)."""
+    """Return the delay in seconds that a ``Retry-After`` header requests (delta seconds or an HTTP date)."""
     if not value:
         return None
     value = value.strip()
