@@ -141,7 +141,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.bind = "127.0.0.1"
     config, host = load_from_args(args)
     configure_logging(config.logging.level, config.logging.format)
-    trio.run(run_demo, config, host, args.nodes, args.guests)
+    port_chosen = args.port is not None or bool(os.environ.get("FRONTEND_PORT"))
+    trio.run(run_demo, config, host, args.nodes, args.guests, port_chosen)
     return 0
 
 

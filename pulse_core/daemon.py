@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -245,6 +246,7 @@ class Daemon:
 
         self._token = trio.lowlevel.current_trio_token()
         log.info("Pulse %s starting; data directory %s", __version__, self.data_dir)
+        check_can_listen(self.config.server.bind, self.config.server.port)
         await self.storage.open()
         try:
             await self.alerts.start()
@@ -295,6 +297,26 @@ class Daemon:
             with trio.CancelScope(shield=True):
                 await self.storage.aclose()
             log.info("Pulse stopped")
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Raise ConfigError with the fix when the HTTP address cannot be bound.
+
+    Hypercorn would report this as a traceback from inside its nursery; checking
+    first gives the user one line instead.
+    """
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"server.port: cannot listen on {_bind_address(host, port)} ({exc.strerror}); "
+                "stop the other program or choose another port with --port or FRONTEND_PORT"
+            ) from None
 
 
 def _bind_address(host: str, port: int) -> str:

@@ -7,7 +7,8 @@ import logging
 import trio
 
 from pulse_core.config.schema import PulseConfig
-from pulse_core.daemon import NODES_SECTION, Daemon
+from pulse_core.daemon import NODES_SECTION, Daemon, check_can_listen
+from pulse_core.errors import ConfigError
 from pulse_core.plugins import PluginHost
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,17 @@ def demo_nodes(sim) -> list[dict]:
     return nodes
 
 
-async def run_demo(config: PulseConfig, host: PluginHost, nodes: int, guests: int) -> None:
+async def run_demo(config: PulseConfig, host: PluginHost, nodes: int, guests: int, port_chosen: bool = False) -> None:
     from pulse_core.simulator import Scenario, open_simulator
 
     scenario = Scenario.demo() if (nodes, guests) == (3, 30) else Scenario.large(nodes=nodes, guests=guests)
     async with open_simulator(scenario) as sim:
+        if not port_chosen:
+            try:
+                check_can_listen(config.server.bind, config.server.port)
+            except ConfigError:
+                log.warning("Port %d is in use; the demo listens on a free port instead", config.server.port)
+                config.server.port = 0
         daemon = Daemon(config, host)
         # The simulator listens on new ports each run, so the demo connections are replaced every start.
         others = [node for node in daemon.settings.get(NODES_SECTION, []) if not node["id"].startswith("demo")]
