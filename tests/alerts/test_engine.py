@@ -382,3 +382,45 @@ async def test_history_keeps_resolved_alerts(engine: AlertEngine, state: State, 
     assert [alert.type for alert in history] == ["cpu"]
     clock.advance(31 * 86400)
     assert await engine.history() == []
+
+
+async def test_restart_with_sqlite_storage(tmp_path: Path, clock: FakeClock, state: State) -> None:
+    sqlite_plugin = pytest.importorskip("pulse_storage_sqlite", reason="the SQLite storage plugin is not installed")
+    dispatcher = RecordingDispatcher()
+    storage = sqlite_plugin.SqliteStorageType().create(str(tmp_path), {})
+    await storage.open()
+    try:
+        first = make_engine(tmp_path, clock, storage, dispatcher)
+        await poll(first, state, clock, guests=[make_guest(cpu=99.0), make_guest(102, memory=99.0)])
+        await poll(first, state, clock, guests=[make_guest(cpu=99.0), make_guest(102, memory=99.0)])
+        ids = sorted(first.active)
+        await first.acknowledge(ids[:1], user="admin")
+        clock.advance(60)
+        await first.tick()  # the grouping window closes and the firing goes out
+        assert [item.event for item in dispatcher.sent] == ["alert"]
+    finally:
+        await storage.aclose()
+
+    storage = sqlite_plugin.SqliteStorageType().create(str(tmp_path), {})
+    await storage.open()
+    try:
+        second = make_engine(tmp_path, clock, storage, dispatcher)
+        await second.start()
+        assert sorted(second.active) == ids
+        assert second.active[ids[0]].acknowledged is True
+        assert second.active[ids[0]].ack_user == "admin"
+        assert second.active[ids[1]].metadata["notified"] is True
+
+        await poll(second, state, clock, guests=[make_guest(cpu=5.0), make_guest(102, memory=5.0)])
+        resolved = await poll(second, state, clock, guests=[make_guest(cpu=5.0), make_guest(102, memory=5.0)])
+        assert sorted(event.alert.id for event in resolved) == ids
+        clock.advance(60)
+        await second.tick()
+        # The acknowledged alert was never notified, so only the other one is resolved to receivers.
+        assert [(item.event, [alert.id for alert in item.alerts]) for item in dispatcher.sent[1:]] == [
+            ("resolved", [ids[1]])
+        ]
+        assert sorted(alert.id for alert in await second.history()) == ids
+        assert await storage.load_active_alerts() == []
+    finally:
+        await storage.aclose()
