@@ -124,7 +124,7 @@ function GuestDetail({ guest, state }: { guest: Guest; state: PulseState }) {
         <dd>{guest.node}</dd>
         <dt>CPU</dt>
         <dd>
-          <PercentBar percent={guest.cpu === null ? null : guest.cpu * 100} label="CPU" /> {guest.cpus ? `${guest.cpus} cores` : null}
+          <PercentBar percent={guest.cpu === null ? null : guest.cpu * 100} label="CPU" /> {guest.cpus ? `${guest.cpus} ${guest.cpus === 1 ? "core" : "cores"}` : null}
         </dd>
         <dt>Memory</dt>
         <dd>

@@ -36,19 +36,19 @@ export const COLUMNS: Column[] = [
     key: "cpu",
     label: "CPU",
     sortValue: (row) => row.guest.cpu,
-    render: (row) => (
-      <PercentBar
-        percent={row.guest.cpu === null ? null : row.guest.cpu * 100}
-        label={`CPU of ${row.guest.name}`}
-        reason={row.guest.status !== "running" ? `guest is ${row.guest.status}` : null}
-      />
-    ),
+    render: (row) =>
+      row.guest.status !== "running" ? (
+        <span class="muted">-</span>
+      ) : (
+        <PercentBar percent={row.guest.cpu === null ? null : row.guest.cpu * 100} label={`CPU of ${row.guest.name}`} />
+      ),
   },
   {
     key: "memory",
     label: "Memory",
     sortValue: (row) => row.guest.memory.usage,
-    render: (row) => <UsageBar usage={row.guest.memory} label={`Memory of ${row.guest.name}`} />,
+    render: (row) =>
+      row.guest.status !== "running" ? <span class="muted">-</span> : <UsageBar usage={row.guest.memory} label={`Memory of ${row.guest.name}`} />,
   },
   {
     key: "disk",

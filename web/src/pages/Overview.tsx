@@ -166,17 +166,17 @@ export function Overview() {
             </div>
           </div>
           <div class="filter-selects">
-            <label>
-              Type
-              <select value={filters.type} onChange={(event) => set({ type: event.currentTarget.value as Filters["type"] })}>
+            <div class="filter-select">
+              <label for="filter-type">Type</label>
+              <select id="filter-type" value={filters.type} onChange={(event) => set({ type: event.currentTarget.value as Filters["type"] })}>
                 <option value="all">All</option>
                 <option value="qemu">VMs</option>
                 <option value="lxc">Containers</option>
               </select>
-            </label>
-            <label>
-              Status
-              <select value={filters.status} onChange={(event) => set({ status: event.currentTarget.value })}>
+            </div>
+            <div class="filter-select">
+              <label for="filter-status">Status</label>
+              <select id="filter-status" value={filters.status} onChange={(event) => set({ status: event.currentTarget.value })}>
                 <option value="all">All</option>
                 {statuses.map((status) => (
                   <option key={status} value={status}>
@@ -184,10 +184,10 @@ export function Overview() {
                   </option>
                 ))}
               </select>
-            </label>
-            <label>
-              Node
-              <select value={filters.node} onChange={(event) => set({ node: event.currentTarget.value })}>
+            </div>
+            <div class="filter-select">
+              <label for="filter-node">Node</label>
+              <select id="filter-node" value={filters.node} onChange={(event) => set({ node: event.currentTarget.value })}>
                 <option value="all">All</option>
                 {nodeNames.map((name) => (
                   <option key={name} value={name}>
@@ -195,10 +195,10 @@ export function Overview() {
                   </option>
                 ))}
               </select>
-            </label>
-            <label>
-              Tag
-              <select value={filters.tag} onChange={(event) => set({ tag: event.currentTarget.value })}>
+            </div>
+            <div class="filter-select">
+              <label for="filter-tag">Tag</label>
+              <select id="filter-tag" value={filters.tag} onChange={(event) => set({ tag: event.currentTarget.value })}>
                 <option value="all">All</option>
                 {tags.map((tag) => (
                   <option key={tag} value={tag}>
@@ -206,7 +206,7 @@ export function Overview() {
                   </option>
                 ))}
               </select>
-            </label>
+            </div>
             <label class="checkbox">
               <input type="checkbox" checked={filters.grouped} onChange={(event) => set({ grouped: event.currentTarget.checked })} />
               Group by node

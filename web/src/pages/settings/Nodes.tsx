@@ -2,6 +2,16 @@ import { useState } from "preact/hooks";
 import { api } from "../../api";
 import { CopyButton, ErrorBox, Field, Notice, Section, StatusDot, useAction, useAsync } from "../../components/ui";
 import { formatAge, nowSeconds } from "../../format";
+import { stateStore, useStore } from "../../store";
+import type { ConnectionHealth } from "../../types";
+
+/** The node's connection status: live from the WebSocket state once polled, else as the list reported it. */
+function liveStatus(node: ConfiguredNode, health: ConnectionHealth | undefined) {
+  if (!node.enabled || !health) {
+    return { status: node.status ?? "unknown", message: node.statusMessage ?? null, lastSuccess: node.lastSuccess ?? null };
+  }
+  return { status: health.healthy ? "connected" : "error", message: health.message, lastSuccess: health.lastSuccess };
+}
 
 export interface ConfiguredNode {
   id: string;
@@ -321,6 +331,7 @@ export function NodesSettings() {
   const nodes = useAsync((signal) => api.get<ConfiguredNode[]>("/api/config/nodes", signal), []);
   const [editing, setEditing] = useState<ConfiguredNode | "new" | null>(null);
   const action = useAction();
+  const state = useStore(stateStore);
   const now = nowSeconds();
   const remove = (node: ConfiguredNode) =>
     action.run(async () => {
@@ -364,16 +375,18 @@ export function NodesSettings() {
                 </tr>
               </thead>
               <tbody>
-                {nodes.data.map((node) => (
+                {nodes.data.map((node) => {
+                  const live = liveStatus(node, state.connectionHealth[node.id]);
+                  return (
                   <tr key={node.id} data-node-id={node.id}>
                     <td>{node.name}</td>
                     <td>{node.type.toUpperCase()}</td>
                     <td class="small">{node.host}</td>
                     <td class="small">{node.hasToken ? `token ${node.user}!${node.tokenName}` : node.hasPassword ? `password (${node.user})` : "none"}</td>
                     <td>
-                      <StatusDot status={node.status ?? "unknown"} />
-                      {node.statusMessage ? <div class="muted small">{node.statusMessage}</div> : null}
-                      {node.lastSuccess ? <div class="muted small">last poll {formatAge(node.lastSuccess, now)}</div> : null}
+                      <StatusDot status={live.status} />
+                      {live.message ? <div class="muted small">{live.message}</div> : null}
+                      {live.lastSuccess ? <div class="muted small">last poll {formatAge(live.lastSuccess, now)}</div> : null}
                     </td>
                     <td class="actions">
                       <button type="button" class="button small" onClick={() => setEditing(node)} disabled={editing !== null}>
@@ -384,7 +397,8 @@ export function NodesSettings() {
                       </button>
                     </td>
                   </tr>
-                ))}
+                  );
+                })}
               </tbody>
             </table>
           </div>

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api } from "../../api";
+import { api, ApiError, errorMessage } from "../../api";
 import { ErrorBox, Field, Notice, Section, useAction, useAsync } from "../../components/ui";
 import { renderTemplate, SAMPLE_CONTEXT } from "../../template";
 
@@ -10,68 +10,74 @@ interface EmailConfig {
   provider: string;
   server: string;
   port: number;
+  security: "starttls" | "tls" | "none";
   username: string;
-  password: string;
+  hasPassword?: boolean;
   from: string;
   to: string[];
-  tls: boolean;
-  startTLS: boolean;
-  [key: string]: unknown;
+  replyTo: string;
 }
 
 interface EmailProvider {
+  id: string;
   name: string;
-  smtpHost?: string;
-  smtpPort?: number;
-  tls?: boolean;
-  startTLS?: boolean;
+  server?: string;
+  port?: number;
+  security?: EmailConfig["security"];
   instructions?: string;
-  [key: string]: unknown;
 }
 
 const EMAIL_DEFAULTS: EmailConfig = {
   enabled: false,
-  provider: "",
+  provider: "custom",
   server: "",
   port: 587,
+  security: "starttls",
   username: "",
-  password: "",
   from: "",
   to: [],
-  tls: false,
-  startTLS: true,
+  replyTo: "",
 };
+
+const DEFAULT_PORTS = { starttls: 587, tls: 465, none: 25 };
+
+/** Run a test request; a failed delivery (HTTP 502) still carries the service's answer to show. */
+export async function runTest(path: string, body: unknown): Promise<unknown> {
+  try {
+    return await api.post(path, body);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 502 && error.body && typeof error.body === "object") return error.body;
+    throw error;
+  }
+}
 
 /** A test endpoint's reply, shown as the service returned it. */
 function TestResult({ result, testId }: { result: unknown; testId: string }) {
   if (result === null || result === undefined) return null;
   const record = (typeof result === "object" ? result : { message: String(result) }) as Record<string, unknown>;
-  const ok = record.success ?? record.ok ?? record.delivered;
-  const status = record.statusCode ?? record.status;
-  const answer = record.response ?? record.body ?? record.responseBody;
+  const ok = record.success ?? record.ok;
+  const status = record.status ?? record.statusCode;
+  const answer = record.response ?? record.body;
   return (
     <div class={`notice ${ok === false ? "notice-error" : "notice-success"}`} role="status" data-testid={testId}>
-      <strong>{ok === false ? "Test failed" : "Test sent"}</strong>
-      {status !== undefined ? <span> · status {String(status)}</span> : null}
-      {record.message || record.error ? <div>{String(record.message ?? record.error)}</div> : null}
-      {answer !== undefined && answer !== null ? (
+      <strong>{ok === false ? "Test failed" : "Test delivered"}</strong>
+      {status !== undefined && status !== null ? <span> · status {String(status)}</span> : null}
+      {record.error || record.message ? <div>{String(record.error ?? record.message)}</div> : null}
+      {answer !== undefined && answer !== null && answer !== "" ? (
         <div>
           <div class="muted small">The service answered:</div>
           <pre class="answer">{typeof answer === "string" ? answer : JSON.stringify(answer, null, 2)}</pre>
         </div>
       ) : null}
-      <details>
-        <summary>Full reply</summary>
-        <pre>{JSON.stringify(result, null, 2)}</pre>
-      </details>
     </div>
   );
 }
 
 function EmailSettings() {
   const config = useAsync((signal) => api.get<Partial<EmailConfig>>("/api/notifications/email", signal), []);
-  const providers = useAsync((signal) => api.get<EmailProvider[] | { providers: EmailProvider[] }>("/api/notifications/email-providers", signal), []);
+  const providers = useAsync((signal) => api.get<EmailProvider[]>("/api/notifications/email-providers", signal), []);
   const [form, setForm] = useState<EmailConfig>(EMAIL_DEFAULTS);
+  const [password, setPassword] = useState("");
   const [recipients, setRecipients] = useState("");
   const [testResult, setTestResult] = useState<unknown>(null);
   const action = useAction();
@@ -79,21 +85,15 @@ function EmailSettings() {
     if (config.data) {
       const merged = { ...EMAIL_DEFAULTS, ...config.data } as EmailConfig;
       setForm(merged);
-      setRecipients((Array.isArray(merged.to) ? merged.to : [String(merged.to ?? "")]).join(", "));
+      setRecipients((merged.to ?? []).join(", "));
     }
   }, [config.data]);
-  const providerList = Array.isArray(providers.data) ? providers.data : providers.data?.providers ?? [];
+  const providerList = Array.isArray(providers.data) ? providers.data : [];
   const set = (patch: Partial<EmailConfig>) => setForm({ ...form, ...patch });
-  const choosePreset = (name: string) => {
-    const preset = providerList.find((item) => item.name === name);
-    if (!preset) return set({ provider: name });
-    set({
-      provider: name,
-      server: preset.smtpHost ?? form.server,
-      port: preset.smtpPort ?? form.port,
-      tls: preset.tls ?? form.tls,
-      startTLS: preset.startTLS ?? form.startTLS,
-    });
+  const choosePreset = (id: string) => {
+    const preset = providerList.find((item) => item.id === id);
+    if (!preset) return set({ provider: id });
+    set({ provider: id, server: preset.server ?? form.server, port: preset.port ?? form.port, security: preset.security ?? form.security });
   };
   const body = () => {
     const to = recipients.split(/[,;\s]+/).filter(Boolean);
@@ -101,20 +101,22 @@ function EmailSettings() {
     if (invalid.length) throw new Error(`Not an email address: ${invalid.join(", ")}`);
     if (form.enabled && !form.server) throw new Error("SMTP server is required when email is enabled.");
     if (form.enabled && to.length === 0) throw new Error("Add at least one recipient.");
-    return { ...form, to, port: Number(form.port) };
+    const { hasPassword: _stored, ...rest } = form;
+    return { ...rest, to, port: Number(form.port), ...(password ? { password } : {}) };
   };
   const save = () =>
     action.run(async () => {
       await api.post("/api/notifications/email", body());
+      setPassword("");
       config.reload();
       return "Email settings saved.";
     });
   const test = () =>
     action.run(async () => {
       setTestResult(null);
-      setTestResult(await api.post("/api/notifications/email/test", body()));
+      setTestResult(await runTest("/api/notifications/email/test", body()));
     });
-  const preset = providerList.find((item) => item.name === form.provider);
+  const preset = providerList.find((item) => item.id === form.provider);
   return (
     <Section title="Email">
       <ErrorBox error={config.error} onRetry={config.reload} />
@@ -133,16 +135,32 @@ function EmailSettings() {
         <div class="form-grid">
           <Field id="email-provider" label="Provider preset">
             <select id="email-provider" value={form.provider} onChange={(event) => choosePreset(event.currentTarget.value)}>
-              <option value="">Custom</option>
-              {providerList.map((item) => (
-                <option key={item.name} value={item.name}>
-                  {item.name}
-                </option>
-              ))}
+              <option value="custom">Custom</option>
+              {providerList
+                .filter((item) => item.id !== "custom")
+                .map((item) => (
+                  <option key={item.id} value={item.id}>
+                    {item.name}
+                  </option>
+                ))}
             </select>
           </Field>
           <Field id="email-server" label="SMTP server">
             <input id="email-server" value={form.server} onInput={(event) => set({ server: event.currentTarget.value })} />
+          </Field>
+          <Field id="email-security" label="Encryption">
+            <select
+              id="email-security"
+              value={form.security}
+              onChange={(event) => {
+                const security = event.currentTarget.value as EmailConfig["security"];
+                set({ security, port: DEFAULT_PORTS[security] });
+              }}
+            >
+              <option value="starttls">STARTTLS (port 587)</option>
+              <option value="tls">TLS from the start (port 465)</option>
+              <option value="none">None (port 25, local relays only)</option>
+            </select>
           </Field>
           <Field id="email-port" label="Port">
             <input id="email-port" type="number" min={1} max={65535} value={form.port} onInput={(event) => set({ port: Number(event.currentTarget.value) })} />
@@ -150,14 +168,8 @@ function EmailSettings() {
           <Field id="email-username" label="Username">
             <input id="email-username" value={form.username} autocomplete="off" onInput={(event) => set({ username: event.currentTarget.value })} />
           </Field>
-          <Field id="email-password" label="Password" hint="Leave blank to keep the stored password">
-            <input
-              id="email-password"
-              type="password"
-              value={form.password}
-              autocomplete="new-password"
-              onInput={(event) => set({ password: event.currentTarget.value })}
-            />
+          <Field id="email-password" label="Password" hint={form.hasPassword ? "Leave blank to keep the stored password" : undefined}>
+            <input id="email-password" type="password" value={password} autocomplete="new-password" onInput={(event) => setPassword(event.currentTarget.value)} />
           </Field>
           <Field id="email-from" label="From address">
             <input id="email-from" type="email" value={form.from} onInput={(event) => set({ from: event.currentTarget.value })} />
@@ -165,15 +177,10 @@ function EmailSettings() {
           <Field id="email-to" label="Recipients" hint="Separate addresses with commas">
             <input id="email-to" value={recipients} onInput={(event) => setRecipients(event.currentTarget.value)} />
           </Field>
+          <Field id="email-reply-to" label="Reply-to (optional)">
+            <input id="email-reply-to" type="email" value={form.replyTo} onInput={(event) => set({ replyTo: event.currentTarget.value })} />
+          </Field>
         </div>
-        <label class="checkbox">
-          <input type="checkbox" checked={form.tls} onChange={(event) => set({ tls: event.currentTarget.checked })} />
-          TLS from the start (SMTPS, usually port 465)
-        </label>
-        <label class="checkbox">
-          <input type="checkbox" checked={form.startTLS} onChange={(event) => set({ startTLS: event.currentTarget.checked })} />
-          STARTTLS (usually port 587)
-        </label>
         {preset?.instructions ? <p class="muted small">{preset.instructions}</p> : null}
         <ErrorBox error={action.error} />
         {action.message ? <Notice kind="success">{action.message}</Notice> : null}
@@ -213,6 +220,7 @@ interface WebhookTemplate {
   payloadTemplate?: string;
   template?: string;
   urlPattern?: string;
+  examplePayload?: unknown;
   instructions?: string;
 }
 
@@ -235,25 +243,49 @@ function textToHeaders(text: string): Record<string, string> {
   return headers;
 }
 
+/** Render the template with a sample alert: on the server when it offers a preview, else in the browser. */
 function TemplatePreview({ template }: { template: string }) {
-  const preview = useMemo(() => {
-    if (!template.trim()) return { text: "", error: null as string | null, json: null as boolean | null };
+  const [server, setServer] = useState<{ text: string | null; error: string | null; unavailable: boolean }>({
+    text: null,
+    error: null,
+    unavailable: false,
+  });
+  const local = useMemo(() => {
+    if (!template.trim()) return { text: "", error: null as string | null };
     try {
-      const text = renderTemplate(template, SAMPLE_CONTEXT, true);
-      try {
-        return { text: JSON.stringify(JSON.parse(text), null, 2), error: null, json: true };
-      } catch {
-        return { text, error: null, json: false };
-      }
+      return { text: renderTemplate(template, SAMPLE_CONTEXT, true), error: null };
     } catch (error) {
-      return { text: "", error: (error as Error).message, json: null };
+      return { text: "", error: (error as Error).message };
     }
   }, [template]);
+  useEffect(() => {
+    if (!template.trim() || server.unavailable) return;
+    const timer = window.setTimeout(async () => {
+      try {
+        const result = await api.post<{ rendered: unknown }>("/api/notifications/webhook-templates/preview", { template });
+        const rendered = typeof result.rendered === "string" ? result.rendered : JSON.stringify(result.rendered);
+        setServer({ text: rendered, error: null, unavailable: false });
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) setServer({ text: null, error: null, unavailable: true });
+        else setServer({ text: null, error: errorMessage(error), unavailable: false });
+      }
+    }, 300);
+    return () => window.clearTimeout(timer);
+  }, [template, server.unavailable]);
   if (!template.trim()) return <p class="muted small">Empty template: the service preset's payload is sent.</p>;
+  const text = server.unavailable ? local.text : server.text ?? local.text;
+  const error = server.unavailable ? local.error : server.error ?? (server.text === null ? local.error : null);
+  let pretty = text;
+  let json = true;
+  try {
+    pretty = JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    json = false;
+  }
   return (
     <div class="template-preview" aria-live="polite">
-      <div class="muted small">Preview with a sample alert{preview.json === false ? " (not valid JSON)" : ""}:</div>
-      {preview.error ? <div class="field-error">{preview.error}</div> : <pre data-testid="template-preview">{preview.text}</pre>}
+      <div class="muted small">Preview with a sample alert{!json && !error ? " (not valid JSON)" : ""}:</div>
+      {error ? <div class="field-error">{error}</div> : <pre data-testid="template-preview">{pretty}</pre>}
     </div>
   );
 }
@@ -291,7 +323,7 @@ function WebhookForm({ initial, templates, onDone }: { initial: Webhook; templat
   const test = () =>
     action.run(async () => {
       setTestResult(null);
-      setTestResult(await api.post("/api/notifications/webhooks/test", body()));
+      setTestResult(await runTest("/api/notifications/webhooks/test", body()));
     });
   const prefix = form.id ? `webhook-${form.id}` : "webhook-new";
   return (
@@ -343,7 +375,7 @@ function WebhookForm({ initial, templates, onDone }: { initial: Webhook; templat
             class="mono"
             spellcheck={false}
             value={form.template}
-            placeholder={preset?.payloadTemplate ?? preset?.template ?? '{"text": "{{.Level}}: {{.Message}}"}'}
+            placeholder={preset?.payloadTemplate ?? preset?.template ?? '{"text": "{{.Level}}: {{.Message}}", "value": {{.Value}}}'}
             onInput={(event) => set({ template: event.currentTarget.value })}
           />
         </Field>

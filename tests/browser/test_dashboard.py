@@ -1,0 +1,331 @@
+"""End-to-end: the dashboard in headless Chromium against a daemon polling the simulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# Generous hang guards: polls run every second, but CI machines can be slow.
+WAIT_MS = 30_000
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def open_page(page: Any, live: Any, route: str = "overview") -> None:
+    page.goto(f"{live.url}/#/{route}")
+    expect(page.locator("[data-connection='connected']")).to_be_visible(timeout=WAIT_MS)
+
+
+def wait_for_guests(page: Any) -> None:
+    # A Python-side wait: the page's CSP forbids the string evaluation wait_for_function uses.
+    expect(page.locator("#guest-count")).to_have_attribute("data-total", re.compile(r"^[1-9][0-9]*$"), timeout=WAIT_MS)
+
+
+def shown_count(page: Any) -> int:
+    return int(page.locator("#guest-count").get_attribute("data-shown"))
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records requests and answers with a fixed body."""
+
+    ANSWER = "received by the test receiver"
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.requests.append({"path": self.path, "body": self.rfile.read(length).decode()})
+                body = receiver.ANSWER.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+def test_login_with_password(live_pulse_class: Any, page: Any, shoot: Any) -> None:
+    env = {"PULSE_AUTH_USER": "admin", "PULSE_AUTH_PASS": "correct horse battery"}
+    with live_pulse_class(env=env) as live:
+        page.goto(f"{live.url}/")
+        expect(page.get_by_label("Username")).to_be_visible(timeout=WAIT_MS)
+        shoot(page, "login")
+
+        page.get_by_label("Username").fill("admin")
+        page.get_by_label("Password").fill("wrong password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("invalid username or password")
+
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        wait_for_guests(page)
+        expect(page.locator(".node-card")).to_have_count(len(live.sim.state.nodes))
+        expect(page.get_by_role("button", name="Log out admin")).to_be_visible()
+        # With a password set, the first-run banner stays away.
+        expect(page.get_by_role("region", name="Security recommendation")).to_have_count(0)
+
+
+def test_overview_shows_nodes_and_guests(live_pulse: Any, page: Any, shoot: Any) -> None:
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    names = sorted(live_pulse.sim.state.nodes)
+    expect(page.locator(".node-card")).to_have_count(len(names))
+    for name in names:
+        expect(page.locator(f".node-card[data-node='{name}']")).to_be_visible()
+    total = len(live_pulse.sim.state.guests)
+    expect(page.locator("#guest-count")).to_have_attribute("data-total", str(total))
+    expect(page.get_by_role("region", name="Security recommendation")).to_be_visible()
+    # Only the rows in view are rendered, never more than the guests there are.
+    assert page.locator(".guest-row").count() <= total
+    shoot(page, "overview")
+
+
+def test_filters_and_search_narrow_table(live_pulse: Any, page: Any, shoot: Any) -> None:
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    guests = list(live_pulse.sim.state.guests.values())
+    node = sorted(live_pulse.sim.state.nodes)[0]
+
+    search = page.get_by_label("Search guests")
+    search.fill(f"node:{node}")
+    expect(page.locator("#guest-count")).to_have_attribute("data-shown", str(sum(g.node == node for g in guests)))
+
+    search.fill(f"node:{node} -type:vm")
+    expected = sum(g.node == node and g.type == "lxc" for g in guests)
+    expect(page.locator("#guest-count")).to_have_attribute("data-shown", str(expected))
+
+    search.fill("colour:red")
+    expect(page.locator("#search-errors")).to_contain_text('unknown field "colour"')
+
+    search.fill("")
+    page.get_by_label("Type").select_option("lxc")
+    expect(page.locator("#guest-count")).to_have_attribute("data-shown", str(sum(g.type == "lxc" for g in guests)))
+    assert shown_count(page) < len(guests)
+
+    page.get_by_label("Status", exact=True).select_option("running")
+    running_cts = sum(g.type == "lxc" and g.status == "running" for g in guests)
+    expect(page.locator("#guest-count")).to_have_attribute("data-shown", str(running_cts))
+    page.get_by_label("Group by node").check()
+    expect(page.locator(".group-row").first).to_be_visible()
+    shoot(page, "overview-filtered")
+
+    page.get_by_role("button", name="Clear filters").click()
+    expect(page.locator("#guest-count")).to_have_attribute("data-shown", str(len(guests)))
+
+
+def test_sorting_by_column(live_pulse: Any, page: Any) -> None:
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.get_by_role("button", name="VMID").click()
+    expect(page.get_by_role("columnheader", name="VMID")).to_have_attribute("aria-sort", "ascending")
+    first = page.locator(".guest-row .cell-vmid").first.inner_text()
+    assert int(first) == min(live_pulse.sim.state.guests)
+    page.get_by_role("button", name="VMID").click()
+    expect(page.get_by_role("columnheader", name="VMID")).to_have_attribute("aria-sort", "descending")
+    expect(page.locator(".guest-row .cell-vmid").first).to_have_text(str(max(live_pulse.sim.state.guests)))
+
+
+def test_detail_chart_draws_data(live_pulse: Any, page: Any, shoot: Any) -> None:
+    running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
+    guest = live_pulse.sim.state.guests[running[0]]
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
+    page.locator(".guest-row .link-button").first.click()
+    drawer = page.get_by_role("dialog")
+    expect(drawer).to_contain_text(guest.name)
+    # The history needs a poll or two; reopen the range until the chart has points.
+    canvas = drawer.locator(".chart-canvas").first
+    for _ in range(30):
+        if canvas.count() and int(canvas.get_attribute("data-points") or 0) > 0:
+            break
+        page.wait_for_timeout(1000)
+        drawer.get_by_role("button", name="24h").click()
+        drawer.get_by_role("button", name="1h").click()
+    expect(canvas.locator("canvas")).to_be_visible()
+    assert int(canvas.get_attribute("data-points")) > 0
+    shoot(page, "detail-drawer")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_simulator_change_appears_live(live_pulse: Any, page: Any) -> None:
+    running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
+    vmid = running[-1]
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.get_by_label("Search guests").fill(f"vmid:{vmid}")
+    status = page.locator(".guest-row .cell-status").first
+    expect(status).to_have_text("running")
+    page.evaluate("window.__pulseNoReload = true")
+
+    live_pulse.call(live_pulse.sim.control.stop_guest, vmid)
+    expect(status).to_have_text("stopped", timeout=WAIT_MS)
+    # The same document: the page was updated over the WebSocket, not reloaded.
+    assert page.evaluate("window.__pulseNoReload") is True
+    live_pulse.call(live_pulse.sim.control.start_guest, vmid)
+
+
+def test_pages_render(live_pulse: Any, page: Any, shoot: Any) -> None:
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    for route, heading in [("storage", "Storage"), ("backups", "Backups"), ("pbs", "Proxmox Backup Server"), ("alerts", "Alerts")]:
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=heading.split()[0] if route != "pbs" else "PBS").click()
+        expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+        page.wait_for_timeout(300)
+        shoot(page, route)
+    for tab in ["notifications", "thresholds", "security", "transfer", "system", "about"]:
+        page.goto(f"{live_pulse.url}/#/settings/{tab}")
+        expect(page.get_by_role("tab", selected=True)).to_be_visible()
+        page.wait_for_timeout(500)
+        expect(page.locator(".error-box")).to_have_count(0)
+        shoot(page, f"settings-{tab}")
+
+
+def test_add_node_with_connection_test(live_pulse: Any, page: Any, shoot: Any) -> None:
+    sim = live_pulse.sim
+    open_page(page, live_pulse, "settings/nodes")
+    page.get_by_role("button", name="Add node").click()
+    form = page.get_by_role("form", name="Add node")
+    form.get_by_label("Name", exact=True).fill("second-cluster")
+    form.get_by_label("Host URL").fill(sim.pve_url)
+    form.get_by_label("User", exact=True).fill(sim.pve_token["user"])
+    form.get_by_label("Token name").fill(sim.pve_token["token_name"])
+    form.get_by_label("Token secret").fill(sim.pve_token["token_value"])
+    form.get_by_label("Certificate fingerprint (SHA-256)").fill(sim.fingerprint)
+
+    form.get_by_role("button", name="Test connection").click()
+    result = form.get_by_test_id("connection-test-result")
+    expect(result).to_contain_text("Connection OK", timeout=WAIT_MS)
+    shoot(page, "settings-nodes-test")
+
+    form.get_by_role("button", name="Add node").click()
+    row = page.locator("tr[data-node-id='second-cluster']")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("connected", timeout=WAIT_MS)
+    shoot(page, "settings-nodes")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+
+
+def test_webhook_test_shows_service_answer(live_pulse: Any, page: Any, receiver: Receiver, shoot: Any) -> None:
+    open_page(page, live_pulse, "settings/notifications")
+    page.get_by_role("button", name="Add webhook").click()
+    form = page.get_by_role("form", name="New webhook")
+    form.get_by_label("Name", exact=True).fill("Loopback receiver")
+    form.get_by_label("URL").fill(receiver.url)
+    form.get_by_label("Payload template").fill('{"text": "{{.Level}}: {{.Message}}", "value": {{.Value}}}')
+    expect(form.get_by_test_id("template-preview")).to_contain_text('"text":')
+
+    form.get_by_role("button", name="Send test").click()
+    result = form.get_by_test_id("webhook-test-result")
+    expect(result).to_contain_text("status 200", timeout=WAIT_MS)
+    expect(result).to_contain_text(Receiver.ANSWER)
+    assert receiver.requests, "the receiver got no request"
+    assert "text" in json.loads(receiver.requests[-1]["body"])
+    shoot(page, "settings-webhook-test")
+
+    form.get_by_role("button", name="Save webhook").click()
+    expect(page.get_by_role("table", name="Webhooks")).to_contain_text("Loopback receiver")
+
+
+def test_acknowledge_alert(live_pulse: Any, page: Any, shoot: Any) -> None:
+    # Low guest CPU thresholds make every running guest alert within a poll or two.
+    with httpx.Client(base_url=live_pulse.url, timeout=30) as client:
+        response = client.post(
+            "/api/notifications/thresholds",
+            json={"defaultDelaySeconds": 0, "guest": {"cpu": {"trigger": 0.01, "clear": 0.005, "delaySeconds": 0}}},
+        )
+        assert response.status_code == 200, response.text
+    open_page(page, live_pulse, "alerts")
+    first = page.locator("tr[data-alert-id]").first
+    expect(first).to_be_visible(timeout=WAIT_MS)
+    alert_id = first.get_attribute("data-alert-id")
+    row = page.locator(f"tr[data-alert-id='{alert_id}']")
+    expect(row).to_contain_text("open")
+    row.get_by_role("button", name="Acknowledge", exact=True).click()
+    expect(row).to_contain_text("acknowledged", timeout=WAIT_MS)
+    shoot(page, "alerts-acknowledged")
+    acknowledged = live_pulse.call(lambda: [a.id for a in live_pulse.daemon.state.active_alerts if a.acknowledged])
+    assert alert_id in acknowledged
+
+
+def test_phone_width_and_dark_theme(live_pulse: Any, browser: Any, shoot: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = context.new_page()
+    try:
+        open_page(page, live_pulse)
+        wait_for_guests(page)
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        # Nothing but the guests table scrolls sideways at phone width.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shoot(page, "overview-phone-dark")
+    finally:
+        context.close()
+
+
+def test_disconnected_state_visible(live_pulse: Any, page: Any, shoot: Any) -> None:
+    # Route the page's WebSocket through Playwright so the test can drop it and refuse reconnects.
+    sockets: list[Any] = []
+    refuse = {"on": False}
+
+    def handle(socket: Any) -> None:
+        if refuse["on"]:
+            socket.close(code=1011, reason="refused by the test")
+            return
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/ws$"), handle)
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+
+    refuse["on"] = True
+    sockets[-1].close(code=1006, reason="dropped by the test")
+    expect(page.locator("[data-connection='disconnected']")).to_be_visible(timeout=WAIT_MS)
+    banner = page.get_by_role("alert").filter(has_text="Disconnected")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Reconnecting in")
+    shoot(page, "disconnected")
+
+    refuse["on"] = False
+    banner.get_by_role("button", name="Retry now").click()
+    expect(page.locator("[data-connection='connected']")).to_be_visible(timeout=WAIT_MS)
