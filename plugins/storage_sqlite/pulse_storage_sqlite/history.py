@@ -7,6 +7,7 @@ read the ``Head`` under its lock.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import sqlite3
@@ -41,13 +42,20 @@ class Head:
         self._series: dict[int, tuple[array, array]] = {}
 
     def add(self, series_ids: Sequence[int], timestamps: Sequence[int], values: Sequence[float]) -> None:
+        """Append samples, keeping each series sorted by time (a late sample is inserted in place)."""
         with self._lock:
             for series_id, ts, value in zip(series_ids, timestamps, values):
                 entry = self._series.get(series_id)
                 if entry is None:
                     entry = self._series[series_id] = (array("q"), array("d"))
-                entry[0].append(ts)
-                entry[1].append(value)
+                times, stored = entry
+                if not times or ts >= times[-1]:
+                    times.append(ts)
+                    stored.append(value)
+                else:
+                    at = bisect.bisect_right(times, ts)
+                    times.insert(at, ts)
+                    stored.insert(at, value)
 
     def clear(self) -> None:
         with self._lock:
@@ -57,11 +65,12 @@ class Head:
         with self._lock:
             for series_id in list(self._series):
                 times, values = self._series[series_id]
-                keep = [i for i, t in enumerate(times) if t >= ts]
-                if not keep:
+                cut = bisect.bisect_left(times, ts)
+                if cut == len(times):
                     del self._series[series_id]
-                elif len(keep) < len(times):
-                    self._series[series_id] = (array("q", (times[i] for i in keep)), array("d", (values[i] for i in keep)))
+                elif cut:
+                    del times[:cut]
+                    del values[:cut]
 
     def read(self, series_ids: set[int] | None, start: int, end: int) -> dict[int, list[Bucket]]:
         """Return the samples with ``start <= ts < end`` as count-1 buckets, sorted by time."""
@@ -70,15 +79,15 @@ class Head:
             wanted = self._series.keys() if series_ids is None else series_ids & self._series.keys()
             for series_id in wanted:
                 times, values = self._series[series_id]
-                points = [(t, 1, v, v, v) for t, v in zip(times, values) if start <= t < end]
-                if points:
-                    points.sort()
-                    out[series_id] = points
+                first = bisect.bisect_left(times, start)
+                last = bisect.bisect_left(times, end, first)
+                if first < last:
+                    out[series_id] = [(t, 1, v, v, v) for t, v in zip(times[first:last], values[first:last])]
         return out
 
     def earliest_at_or_after(self, ts: int) -> int | None:
         with self._lock:
-            found = [t for times, _ in self._series.values() for t in times if t >= ts]
+            found = [times[i] for times, _ in self._series.values() if (i := bisect.bisect_left(times, ts)) < len(times)]
         return min(found) if found else None
 
     def sample_count(self) -> int:
