@@ -219,6 +219,36 @@ class Control:
         else:
             member.stop()
 
+    def start_backup(self, node: str, vmids: list[int] | None = None, fail: list[int] | None = None) -> str:
+        """Start a vzdump job on ``node`` now; it finishes as simulated time passes.
+
+        ``vmids`` defaults to every non-template guest on the node; guests in
+        ``fail`` fail their backup. While the job runs, its task has no status
+        and its guests show ``lock: backup``. Returns the task's UPID.
+        """
+        from pulse_core.simulator.backups import backup_target, plan_vzdump
+
+        sim = self._sim
+        state = sim.state
+        self._node(node)
+        target = backup_target(state.scenario.resolved_storages())
+        if target is None:
+            raise SimulatorError("start_backup: no storage in the scenario has content 'backup'")
+        if vmids is None:
+            guests = [guest for guest in state.guests_on(node) if not guest.template]
+        else:
+            guests = [self._guest(vmid) for vmid in vmids]
+            wrong = [guest.vmid for guest in guests if guest.node != node]
+            if wrong:
+                raise SimulatorError(f"start_backup: guests {wrong} are not on node {node}")
+        run = plan_vzdump(state, state.rng, node, guests, int(sim.clock.now()), target, fail=set(fail or []))
+        run.task.log = run.log[:1]
+        state.add_task(run.task)
+        for guest in guests:
+            guest.lock = "backup"
+        state.running_backups.append(run)
+        return run.task.upid
+
     def migrate_guest(self, vmid: int, node: str) -> None:
         """Move a guest to another node (a finished migration, with a task on the source node)."""
         sim = self._sim

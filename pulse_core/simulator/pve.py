@@ -11,6 +11,7 @@ numeric strings, which clients must also accept; the simulator does not vary thi
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 import orjson
@@ -48,6 +49,9 @@ class PVEApp(ApiApp):
         add("POST", "/access/ticket", self.create_ticket, public=True, token_allowed=False)
         add("GET", "/access/ticket", lambda ctx: None, public=True)
         add("GET", "/version", self.get_version)
+        add("GET", "/access/permissions", self.permissions)
+        add("GET", "/cluster/backup", self.backup_jobs)
+        add("GET", "/cluster/ha/status/current", self.ha_status)
         add("GET", "/cluster/status", self.cluster_status)
         add("GET", "/cluster/resources", self.cluster_resources)
         add("GET", "/cluster/tasks", self.cluster_tasks)
@@ -62,6 +66,10 @@ class PVEApp(ApiApp):
         add("GET", node + "/time", self.node_time)
         add("GET", node + "/rrddata", self.node_rrddata)
         add("GET", node + "/disks/list", self.disks_list)
+        add("GET", node + "/subscription", self.subscription)
+        add("GET", node + "/apt/update", self.apt_updates)
+        add("GET", node + "/netstat", self.netstat)
+        add("GET", node + "/lxc/{vmid}/interfaces", self._guest_route("lxc", self.lxc_interfaces))
         add("GET", node + "/replication", self.node_replication)
         add("GET", node + "/qemu", self.qemu_list)
         add("GET", node + "/lxc", self.lxc_list)
@@ -191,6 +199,18 @@ class PVEApp(ApiApp):
         self.require(context, f"/nodes/{node}", "Sys.Audit")
         now = int(context.now)
         return {"time": now, "localtime": now, "timezone": "UTC"}
+
+    def permissions(self, context: Context) -> Any:
+        """Return the caller's privileges per ACL path as ``{path: {privilege: 1}}``."""
+        principal = context.principal
+        wanted = context.params.get("path")
+        if principal.superuser:
+            paths = {"/": self.auth.all_privileges}
+        else:
+            paths = dict(principal.acl)
+        if wanted:
+            paths = {wanted: principal.privileges(wanted)}
+        return {path: {privilege: 1 for privilege in sorted(privileges)} for path, privileges in paths.items()}
 
     # -- cluster ------------------------------------------------------------------
 
@@ -413,6 +433,62 @@ class PVEApp(ApiApp):
             },
         }
 
+    def backup_jobs(self, context: Context) -> Any:
+        self.require(context, "/", "Sys.Audit")
+        from pulse_core.simulator.backups import backup_target
+
+        target = backup_target(self.state.scenario.resolved_storages())
+        if target is None or self.state.scenario.backup_days <= 0:
+            return []
+        excluded = sorted(guest.vmid for guest in self.state.guests.values() if guest.template)
+        job: dict[str, Any] = {
+            "id": "backup-" + _digest("nightly")[:12],
+            "type": "vzdump",
+            "schedule": "01:00",
+            "all": 1,
+            "enabled": 1,
+            "mode": "snapshot",
+            "storage": target.name,
+            "compress": "zstd",
+            "notes-template": "{{guestname}}",
+            "next-run": int(self.clock.now() // 86400 + 1) * 86400 + 3600,
+        }
+        if excluded:
+            job["exclude"] = ",".join(str(vmid) for vmid in excluded)
+        return [job]
+
+    def ha_status(self, context: Context) -> Any:
+        self.require(context, "/", "Sys.Audit")
+        state = self.state
+        if not state.cluster_name:
+            return [{"id": "quorum", "type": "quorum", "node": state.local_node, "status": "OK", "quorate": 1}]
+        now = int(self.clock.now())
+        online = [node for node in state.nodes.values() if node.online]
+        master = online[0].name if online else state.local_node
+        entries: list[dict[str, Any]] = [
+            {"id": "quorum", "type": "quorum", "node": master, "status": "OK" if state.quorate else "No quorum on node", "quorate": _flag(state.quorate)},
+            {"id": "master", "type": "master", "node": master, "status": f"{master} (active, {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime(now))})", "timestamp": now},
+        ]
+        managed = [guest for guest in state.guests.values() if guest.hastate]
+        for node in state.nodes.values():
+            active = any(guest.node == node.name for guest in managed)
+            lrm_state = "active" if active else "idle"
+            if not node.online:
+                lrm_state = "old timestamp - dead?"
+            entries.append({
+                "id": f"lrm:{node.name}", "type": "lrm", "node": node.name,
+                "status": f"{node.name} ({lrm_state}, {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime(now))})",
+                "timestamp": now,
+            })
+        for guest in managed:
+            kind = "vm" if guest.type == "qemu" else "ct"
+            entries.append({
+                "id": f"service:{kind}:{guest.vmid}", "type": "service", "sid": f"{kind}:{guest.vmid}",
+                "node": guest.node, "state": guest.hastate, "request_state": "started" if guest.hastate == "started" else "stopped",
+                "status": guest.hastate, "max_restart": 1, "max_relocate": 1, "crm_state": guest.hastate,
+            })
+        return entries
+
     def pools(self, context: Context) -> Any:
         names = sorted({guest.pool for guest in self.state.guests.values() if guest.pool})
         return [{"poolid": name} for name in names if context.principal.has(f"/pool/{name}", "Pool.Audit", "VM.Audit")]
@@ -547,6 +623,65 @@ class PVEApp(ApiApp):
                 "by_id_link": f"/dev/disk/by-id/{'nvme' if ssd else 'ata'}-{digest:08X}{index}",
             })
         return disks
+
+    def subscription(self, context: Context, node: str) -> Any:
+        target = self.reach_node(context, node)
+        if not target.level:
+            return {"status": "notfound", "message": "There is no subscription key", "url": "https://www.proxmox.com/en/proxmox-virtual-environment/pricing"}
+        names = {"c": "Community", "b": "Basic", "s": "Standard", "p": "Premium"}
+        return {
+            "status": "active",
+            "level": target.level,
+            "productname": f"Proxmox VE {names.get(target.level, 'Community')} Subscription 1 CPU/year",
+            "key": f"pve1{target.level}-{_digest(node)[:10]}",
+            "serverid": _digest("server" + node)[:32].upper(),
+            "sockets": target.sockets,
+            "checktime": int(self.clock.now()) - 86400,
+            "regdate": "2025-01-15 00:00:00",
+            "nextduedate": "2026-01-15",
+        }
+
+    def apt_updates(self, context: Context, node: str) -> Any:
+        self.reach_node(context, node)
+        self.require(context, f"/nodes/{node}", "Sys.Modify")
+        major = self.state.pve_major
+        packages = [
+            ("pve-manager", f"{self.version}", f"{self.version.rsplit('.', 1)[0]}.{int(self.version.rsplit('.', 1)[1]) + 1}", "admin"),
+            ("proxmox-kernel-helper", f"{major}.0.3", f"{major}.0.4", "admin"),
+            ("libc6", "2.41-12", "2.41-12+deb13u1", "libs"),
+        ]
+        return [
+            {
+                "Package": name, "OldVersion": old, "Version": new, "Arch": "amd64" if section == "libs" else "all",
+                "Description": f"{name} update", "Title": f"{name} update", "Origin": "Proxmox" if name.startswith(("pve", "proxmox")) else "Debian",
+                "Priority": "optional", "Section": section,
+            }
+            for name, old, new, section in packages
+        ]
+
+    def netstat(self, context: Context, node: str) -> Any:
+        self.reach_node(context, node)
+        self.require(context, f"/nodes/{node}", "Sys.Audit")
+        rows = []
+        for guest in self.state.guests_on(node):
+            if guest.running:
+                device = f"tap{guest.vmid}i0" if guest.type == "qemu" else f"veth{guest.vmid}i0"
+                rows.append({"dev": device, "vmid": str(guest.vmid), "in": str(guest.netin), "out": str(guest.netout)})
+        return rows
+
+    def lxc_interfaces(self, context: Context, guest: Guest) -> Any:
+        self.require(context, f"/vms/{guest.vmid}", "VM.Audit")
+        if not guest.running:
+            raise ApiError(500, f"CT {guest.vmid} not running")
+        return [
+            {"name": "lo", "hwaddr": "00:00:00:00:00:00", "hardware-address": "00:00:00:00:00:00",
+             "inet": "127.0.0.1/8", "inet6": "::1/128",
+             "ip-addresses": [{"ip-address": "127.0.0.1", "ip-address-type": "inet", "prefix": 8},
+                              {"ip-address": "::1", "ip-address-type": "inet6", "prefix": 128}]},
+            {"name": "eth0", "hwaddr": guest.mac.lower(), "hardware-address": guest.mac.lower(),
+             "inet": f"{guest.ip}/24",
+             "ip-addresses": [{"ip-address": guest.ip, "ip-address-type": "inet", "prefix": 24}]},
+        ]
 
     # -- guests -------------------------------------------------------------------
 

@@ -229,6 +229,8 @@ class PVEState:
     fingerprints: dict[str, str] = field(default_factory=dict)
     pve_major: int = 9
     cluster_version: int = 1
+    # Backup runs still in progress (``backups.VzdumpRun``); they finish as simulated time passes.
+    running_backups: list[Any] = field(default_factory=list)
 
     def touch(self) -> None:
         """Mark the state changed so cached responses are rebuilt."""
@@ -255,7 +257,10 @@ class PVEState:
     # -- time -------------------------------------------------------------------
 
     def advance_to(self, now: float) -> None:
-        """Evolve metrics up to ``now`` in pvestatd-sized steps (at most 360 steps)."""
+        """Evolve metrics up to ``now`` in pvestatd-sized steps (at most 360 steps) and finish due backups."""
+        for run in [run for run in self.running_backups if run.endtime <= now]:
+            self.running_backups.remove(run)
+            run.finish(self)
         elapsed = now - self.last_step
         if elapsed < STEP_SECONDS:
             return
@@ -482,7 +487,7 @@ def _build_guests(state: PVEState, scenario: Scenario, rng: random.Random, names
         state.guests[vmid] = guest
 
 
-def _make_task(state: PVEState, rng: random.Random, node: str, starttime: int, kind: str, task_id: str, user: str = "root@pam") -> Task:
+def make_task(state: PVEState, rng: random.Random, node: str, starttime: int, kind: str, task_id: str, user: str = "root@pam") -> Task:
     node_state = state.nodes[node]
     pstart = int((starttime - node_state.booted_at) * 100) & 0xFFFFFFFF
     return Task(
@@ -498,10 +503,11 @@ def _make_task(state: PVEState, rng: random.Random, node: str, starttime: int, k
 
 def _build_backups(state: PVEState, scenario: Scenario, rng: random.Random, names: list[str], now: float) -> None:
     """Nightly vzdump jobs: one multi-guest task per node and night, files on a backup storage."""
-    backup_specs = [spec for spec in scenario.resolved_storages() if "backup" in spec.content.split(",")]
-    if not backup_specs or scenario.backup_days <= 0:
+    from pulse_core.simulator.backups import backup_target, plan_vzdump
+
+    target = backup_target(scenario.resolved_storages())
+    if target is None or scenario.backup_days <= 0:
         return
-    target = next((spec for spec in backup_specs if spec.type == "pbs"), backup_specs[-1])
     midnight = int(now // 86400 * 86400)
     for day in range(scenario.backup_days, 0, -1):
         for node in names:
@@ -509,56 +515,8 @@ def _build_backups(state: PVEState, scenario: Scenario, rng: random.Random, name
             if start > now:
                 continue
             guests = [guest for guest in state.guests_on(node) if not guest.template]
-            task = _make_task(state, rng, node, start, "vzdump", "", "root@pam")
-            clock = start
-            task.log.append(f"INFO: starting new backup job: vzdump --all 1 --mode snapshot --storage {target.name} --quiet 1 --node {node}")
-            failures = 0
-            for guest in guests:
-                label = "VM" if guest.type == "qemu" else "CT"
-                size = int(guest.maxdisk * rng.uniform(0.05, 0.4))
-                stamp = _format_time(clock)
-                task.log.append(f"INFO: Starting Backup of VM {guest.vmid} ({guest.type})")
-                task.log.append(f"INFO: Backup started at {_format_local(clock)}")
-                duration = rng.randint(5, 600)
-                clock += duration
-                if rng.random() < scenario.backup_failure_share:
-                    failures += 1
-                    task.log.append(f"ERROR: Backup of VM {guest.vmid} failed - unable to open file '/var/tmp/vzdumptmp{guest.vmid}' - No space left on device")
-                    continue
-                if target.type == "pbs":
-                    kind = "vm" if guest.type == "qemu" else "ct"
-                    volid = f"{target.name}:backup/{kind}/{guest.vmid}/{stamp}"
-                    file_format = f"pbs-{kind}"
-                else:
-                    extension = "vma.zst" if guest.type == "qemu" else "tar.zst"
-                    volid = f"{target.name}:backup/vzdump-{guest.type}-{guest.vmid}-{_format_vzdump(clock - duration)}.{extension}"
-                    file_format = extension
-                task.log.append(f"INFO: creating {label} archive '{volid}'")
-                task.log.append(f"INFO: transferred {size / GiB:.2f} GiB in {duration} seconds")
-                task.log.append(f"INFO: Finished Backup of VM {guest.vmid} ({duration // 3600:02d}:{duration % 3600 // 60:02d}:{duration % 60:02d})")
-                backup = BackupFile(
-                    storage=target.name,
-                    volid=volid,
-                    vmid=guest.vmid,
-                    guest_type=guest.type,
-                    ctime=clock - duration,
-                    size=size,
-                    format=file_format,
-                    notes=f"{guest.name}",
-                    protected=rng.random() < 0.02,
-                )
-                state.adopt(backup)
-                state.backups.append(backup)
-            task.endtime = clock
-            if failures:
-                task.log.append("INFO: Backup job finished with errors")
-                task.log.append("TASK ERROR: job errors")
-                task.status = "job errors"
-            else:
-                task.log.append("INFO: Backup job finished successfully")
-                task.log.append("TASK OK")
-                task.status = "OK"
-            state.add_task(task)
+            run = plan_vzdump(state, rng, node, guests, start, target, failure_share=scenario.backup_failure_share)
+            run.finish(state)
 
 
 def _build_replication(state: PVEState, scenario: Scenario, rng: random.Random, names: list[str]) -> None:
@@ -577,7 +535,7 @@ def _build_other_tasks(state: PVEState, rng: random.Random, names: list[str], no
         for _ in range(3):
             start = int(now - rng.randint(600, 5 * 86400))
             kind, task_id = rng.choice((("aptupdate", ""), ("srvreload", "networking"), ("qmstart", str(rng.randint(100, 199)))))
-            task = _make_task(state, rng, node, start, kind, task_id)
+            task = make_task(state, rng, node, start, kind, task_id)
             task.endtime = start + rng.randint(1, 30)
             task.status = "OK" if rng.random() > 0.1 else "command 'apt-get update' failed: exit code 100"
             task.log = ["starting task", "TASK OK" if task.status == "OK" else f"TASK ERROR: {task.status}"]
@@ -585,19 +543,3 @@ def _build_other_tasks(state: PVEState, rng: random.Random, names: list[str], no
         state.tasks[node].sort(key=lambda item: item.starttime)
 
 
-def _format_time(epoch: float) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def _format_local(epoch: float) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
-
-
-def _format_vzdump(epoch: float) -> str:
-    import time
-
-    return time.strftime("%Y_%m_%d-%H_%M_%S", time.gmtime(epoch))

@@ -225,3 +225,55 @@ async def test_unknown_path_is_501(pve: httpx.AsyncClient) -> None:
     response = await pve.get("/nosuch/path")
     assert response.status_code == 501
     assert response.reason_phrase == "Method 'GET /nosuch/path' not implemented"
+
+
+async def test_backup_runs_then_finishes(pve: httpx.AsyncClient, sim: Simulator) -> None:
+    guests = [g for g in sim.state.guests.values() if g.node == "pve2" and not g.template][:2]
+    upid = sim.control.start_backup("pve2", vmids=[g.vmid for g in guests], fail=[guests[1].vmid])
+    status = (await pve.get(f"/nodes/pve2/tasks/{upid}/status")).json()["data"]
+    assert status["status"] == "running"
+    active = (await pve.get("/nodes/pve2/tasks", params={"source": "active"})).json()["data"]
+    assert [task["upid"] for task in active] == [upid]
+    locks = {e["vmid"]: e.get("lock") for e in (await pve.get("/cluster/resources", params={"type": "vm"})).json()["data"]}
+    assert all(locks[g.vmid] == "backup" for g in guests)
+
+    sim.control.advance(1300)
+    status = (await pve.get(f"/nodes/pve2/tasks/{upid}/status")).json()["data"]
+    assert status["status"] == "stopped"
+    assert status["exitstatus"] == "job errors"
+    lines = [line["t"] for line in (await pve.get(f"/nodes/pve2/tasks/{upid}/log", params={"limit": 100})).json()["data"]]
+    assert any(f"Backup of VM {guests[1].vmid} failed" in line for line in lines)
+    assert lines[-1] == "TASK ERROR: job errors"
+    locks = {e["vmid"]: e.get("lock") for e in (await pve.get("/cluster/resources", params={"type": "vm"})).json()["data"]}
+    assert all(locks[g.vmid] is None for g in guests)
+    content = (await pve.get("/nodes/pve2/storage/pbs-backup/content", params={"vmid": guests[0].vmid})).json()["data"]
+    assert max(item["ctime"] for item in content) >= status["starttime"]
+
+
+async def test_permissions_follow_token_acl(pve: httpx.AsyncClient, sim: Simulator) -> None:
+    full = (await pve.get("/access/permissions")).json()["data"]
+    assert full["/"]["VM.GuestAgent.Audit"] == 1
+    sim.control.set_token_acl({"/vms/100": ["VM.Audit"]})
+    narrowed = (await pve.get("/access/permissions")).json()["data"]
+    assert narrowed == {"/vms/100": {"VM.Audit": 1}}
+
+
+async def test_ha_status_lists_managed_guests(pve: httpx.AsyncClient, sim: Simulator) -> None:
+    guest = next(iter(sim.state.guests.values()))
+    guest.hastate = "started"
+    entries = (await pve.get("/cluster/ha/status/current")).json()["data"]
+    kinds = [entry["type"] for entry in entries]
+    assert kinds[:2] == ["quorum", "master"]
+    assert kinds.count("lrm") == 3
+    kind = "vm" if guest.type == "qemu" else "ct"
+    service = next(entry for entry in entries if entry["type"] == "service" and entry["sid"] == f"{kind}:{guest.vmid}")
+    assert service["node"] == guest.node
+    assert service["state"] == "started"
+
+
+async def test_backup_job_excludes_templates(pve: httpx.AsyncClient, sim: Simulator) -> None:
+    jobs = (await pve.get("/cluster/backup")).json()["data"]
+    assert len(jobs) == 1
+    assert jobs[0]["storage"] == "pbs-backup"
+    templates = sorted(g.vmid for g in sim.state.guests.values() if g.template)
+    assert jobs[0].get("exclude", "") == ",".join(map(str, templates))

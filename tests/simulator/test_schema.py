@@ -27,6 +27,13 @@ pytestmark = pytest.mark.skipif(
 # (schema path, concrete path, query) per PVE endpoint; {node}/{vmid} are filled in per test.
 PVE_ENDPOINTS = [
     ("/version", "/version", {}),
+    ("/access/permissions", "/access/permissions", {}),
+    ("/cluster/backup", "/cluster/backup", {}),
+    ("/cluster/ha/status/current", "/cluster/ha/status/current", {}),
+    ("/nodes/{node}/subscription", "/nodes/{node}/subscription", {}),
+    ("/nodes/{node}/apt/update", "/nodes/{node}/apt/update", {}),
+    ("/nodes/{node}/netstat", "/nodes/{node}/netstat", {}),
+    ("/nodes/{node}/lxc/{vmid}/interfaces", "/nodes/{node}/lxc/{lxc}/interfaces", {}),
     ("/cluster/status", "/cluster/status", {}),
     ("/cluster/resources", "/cluster/resources", {}),
     ("/cluster/resources", "/cluster/resources", {"type": "vm"}),
