@@ -16,6 +16,7 @@ from pulse_core.security.lockout import address_key, user_key
 from pulse_core.security.service import SecurityService, security_for
 from pulse_core.security.sessions import CSRF_COOKIE, SESSION_COOKIE
 from pulse_core.web.app import error_response
+from pulse_core.web.jsonio import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,11 @@ MAX_FIELD_LENGTH = 1024
 UNKNOWN_USER = "unknown user"
 
 
-async def _json_object() -> dict[str, Any]:
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise SecurityError("request body must be a JSON object")
-    return body
+async def _json_object(optional: bool = False) -> dict[str, Any]:
+    """Return the JSON object body; ``optional`` allows an empty body, read as ``{}``."""
+    if optional and not await request.get_data(cache=True):
+        return {}
+    return await read_json_object()
 
 
 def _string_field(body: dict[str, Any], name: str, required: bool = True) -> str:
@@ -279,8 +280,7 @@ def blueprint(daemon: Any) -> Blueprint:
 
     @bp.post("/api/security/lockout/reset")
     async def lockout_reset() -> Response:
-        body = await request.get_json(silent=True)
-        body = body if isinstance(body, dict) else {}
+        body = await _json_object(optional=True)
         username = _string_field(body, "username", required=False)
         address = _string_field(body, "address", required=False)
         keys = [user_key(username)] if username else []

@@ -244,3 +244,10 @@ async def test_first_password_only_from_private(build) -> None:
                                     scope_base=client_scope("192.168.1.7"))
     assert private.status_code == 200
     assert (await login(env.client, username="owner", password="first-long-password")).status_code == 200
+
+
+async def test_login_invalid_utf8_body(build) -> None:
+    env = await build(user=TEST_USER, password=TEST_PASSWORD_HASH)
+    response = await env.client.post("/api/login", data=b"\xab\xcd", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "invalid JSON" in (await response.get_json())["error"]
