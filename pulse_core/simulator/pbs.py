@@ -18,13 +18,14 @@ import orjson
 from pulse_core.simulator.api import ApiApp, ApiError, Context, Raw, param_error, task_state
 from pulse_core.simulator.auth import Authenticator
 from pulse_core.simulator.clock import SimClock
+from pulse_core.simulator.rrd import rrd_rows
 from pulse_core.simulator.scenario import Scenario
 from pulse_core.simulator.server import Response
 from pulse_core.simulator.state import GiB, PVEState, Tracked
 
 DAY = 86400
 # Usage history served by /status/datastore-usage: one value per this many seconds over 30 days.
-# NOTE: the resolution is an estimate of PBS 4's month RRD; clients should read history-delta.
+# NOTE: the resolution is an estimate of PBS 4's month RRD. Clients should read history-delta.
 HISTORY_DELTA = 3 * 3600
 HISTORY_POINTS = 30 * DAY // HISTORY_DELTA
 
@@ -98,9 +99,9 @@ class Datastore(Tracked):
     gc_schedule: str = "daily"
     gc_task: PBSTask | None = None
     gc_stats: dict[str, int] = field(default_factory=dict)
-    # Usage growth per day as a fraction of ``total``; drives history and the full-date estimate.
+    # Usage growth per day as a fraction of ``total``, which drives history and the full-date estimate.
     growth_per_day: float = 0.002
-    # Set to make the store unavailable (``error`` in datastore-usage, 400 on its status).
+    # Error text that makes the store unavailable (``error`` in datastore-usage, 400 on its status).
     error: str | None = None
 
 
@@ -337,13 +338,17 @@ class PBSApp(ApiApp):
     def __init__(self, state: PBSState, auth: Authenticator, clock: SimClock, auth_failure_delay: float = 0.0) -> None:
         super().__init__(auth, clock, auth_failure_delay)
         self.state = state
-        # Fingerprint of the certificate this server presents; set by the simulator.
+        # Fingerprint of the certificate this server presents, set by the simulator.
         self.fingerprint = ""
         self.repoid = hashlib.sha1(f"{state.version}.{state.release}".encode()).hexdigest()
         add = self.add
         add("POST", "/access/ticket", self.create_ticket, public=True)
         add("GET", "/ping", lambda context: {"pong": True}, public=True)
         add("GET", "/version", self.get_version)
+        add("GET", "/access/permissions", self.permissions)
+        add("GET", "/nodes/{node}/subscription", self.subscription)
+        add("GET", "/nodes/{node}/rrd", self.node_rrd)
+        add("GET", "/admin/datastore/{store}/rrd", self.datastore_rrd)
         add("GET", "/nodes/{node}/status", self.node_status)
         add("GET", "/nodes/{node}/tasks", self.tasks)
         add("GET", "/nodes/{node}/tasks/{upid}/status", self.task_status)
@@ -447,6 +452,39 @@ class PBSApp(ApiApp):
             "root": {"total": 100 * GiB, "used": 12 * GiB, "avail": 88 * GiB},
             "info": {"fingerprint": self.fingerprint},
         }
+
+    def permissions(self, context: Context) -> Any:
+        """Return the caller's privileges per ACL path as ``{path: {privilege: true}}`` (the propagate bit)."""
+        principal = context.principal
+        paths = {"/": self.auth.all_privileges} if principal.superuser else dict(principal.acl)
+        wanted = context.params.get("path")
+        if wanted:
+            paths = {wanted: principal.privileges(wanted)}
+        return {path: {privilege: True for privilege in sorted(privileges)} for path, privileges in paths.items()}
+
+    def subscription(self, context: Context, node: str) -> Any:
+        self._node(node)
+        return {"status": "notfound", "message": "There is no subscription key", "url": "https://www.proxmox.com/en/proxmox-backup-server/pricing"}
+
+    def node_rrd(self, context: Context, node: str) -> Any:
+        self._node(node)
+        self.require(context, "/system/status", "Sys.Audit")
+        state = self.state
+        values = {
+            "cpu": state.cpu, "iowait": 0.002, "loadavg": state.cpu * 16,
+            "memtotal": state.memory_total, "memused": state.memory_used,
+            "swaptotal": 8 * GiB, "swapused": 0, "netin": 5_000_000.0, "netout": 300_000.0,
+            "total": 100 * GiB, "used": 12 * GiB,
+        }
+        return rrd_rows(context.params, values, self.clock.server_now(), f"pbs/{node}", 9)
+
+    def datastore_rrd(self, context: Context, store: str) -> Any:
+        item = self._store(context, store, "Datastore.Audit", "Datastore.Backup")
+        values = {
+            "total": item.total, "used": item.used, "available": item.total - item.used,
+            "read_bytes": 20_000_000.0, "write_bytes": 35_000_000.0, "read_ios": 300.0, "write_ios": 500.0,
+        }
+        return rrd_rows(context.params, values, self.clock.server_now(), f"datastore/{store}", 9)
 
     # -- datastores -------------------------------------------------------------------
 

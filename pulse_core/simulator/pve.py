@@ -802,7 +802,7 @@ class PVEApp(ApiApp):
                 "cores": guest.cpus,
                 "memory": guest.maxmem // 1024**2,
                 "swap": guest.maxswap // 1024**2,
-                # pct's ostype enum has no "rocky"; Rocky Linux containers run as "centos".
+                # pct's ostype enum has no "rocky", so Rocky Linux containers run as "centos".
                 "ostype": {"rocky": "centos"}.get(guest.osinfo[1], guest.osinfo[1]),
                 "arch": "amd64",
                 "rootfs": f"{self.disk_storage()}:vm-{guest.vmid}-disk-0,size={guest.maxdisk // GiB}G",

@@ -45,7 +45,7 @@ RECORDED_ENDPOINTS: dict[str, tuple[str, dict[str, str], int]] = {
     "pbs-admin-verify": ("/admin/verify", {}, 200),
     "pbs-datastore-snapshots": ("/admin/datastore/{store}/snapshots", {}, 200),
 }
-# Query parameters that change which recording applies; others (limit, timeframe, ...) are ignored.
+# Query parameters that select a recording. Others (limit, timeframe, ...) are ignored.
 SIGNIFICANT_PARAMETERS = ("type",)
 REASONS = {200: "OK", 400: "Parameter verification failed."}
 

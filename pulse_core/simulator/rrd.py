@@ -14,8 +14,10 @@ RESOLUTION_PVE9 = {
     "month": (1800, 1440), "year": (21600, 1440), "decade": (604800, 570),
 }
 RESOLUTION_PVE8 = {"hour": (60, 70), "day": (1800, 70), "week": (10800, 70), "month": (43200, 70), "year": (604800, 70)}
-# Fields that are capacities rather than measurements; they do not wobble.
+# Capacities, not measurements, so they stay constant across rows.
 CONSTANT_FIELDS = {"maxcpu", "maxmem", "maxdisk", "memtotal", "swaptotal", "roottotal", "total"}
+# Fractions of a whole, kept within 0..1.
+FRACTION_FIELDS = {"cpu", "iowait"}
 
 
 def rrd_rows(params: dict[str, Any], values: dict[str, float], now: float, key: str, major: int) -> list[dict[str, Any]]:
@@ -47,9 +49,11 @@ def rrd_rows(params: dict[str, Any], values: dict[str, float], now: float, key: 
         for name, value in values.items():
             if name in CONSTANT_FIELDS:
                 row[name] = value
-            elif isinstance(value, int) and name not in ("cpu", "loadavg", "iowait"):
+            elif name in FRACTION_FIELDS:
+                row[name] = round(min(value * wobble * peak, 1.0), 6)
+            elif isinstance(value, int):
                 row[name] = float(int(value * wobble * peak))
             else:
-                row[name] = round(min(value * wobble * peak, 1.0) if name == "cpu" else value * wobble * peak, 6)
+                row[name] = round(value * wobble * peak, 6)
         rows.append(row)
     return rows

@@ -37,7 +37,7 @@ class StorageSpec:
     enabled: bool = True
     # For type "pbs": the datastore on the simulated PBS this storage points at.
     datastore: str | None = None
-    # Restrict the storage to some nodes (``nodes`` in storage.cfg); None = all.
+    # Nodes the storage is limited to (``nodes`` in storage.cfg), or None for all.
     nodes: list[str] | None = None
 
 
@@ -79,7 +79,7 @@ class Scenario:
 
     seed: int = 1
     nodes: int = 3
-    # Explicit node names; generated as pve1, pve2, ... when None.
+    # Explicit node names, or None for pve1, pve2, ...
     node_names: list[str] | None = None
     cluster_name: str | None = "demo"
     guests: int = 30
@@ -94,7 +94,7 @@ class Scenario:
     ha_share: float = 0.1
     locked_share: float = 0.02
     pool_share: float = 0.2
-    # Maximum snapshots per guest; each guest gets 0..max.
+    # Maximum snapshots per guest (each guest gets 0 to this many).
     max_snapshots: int = 3
     storages: list[StorageSpec] | None = None
     # Days of nightly vzdump history per node.
@@ -103,7 +103,7 @@ class Scenario:
     replication_jobs: int = 2
     ceph: bool = False
     pve_version: str = "9.1.2"
-    # Simulated epoch at start; None = the wall clock at build time (rounded).
+    # Simulated epoch at start, or None for the wall clock at build time (rounded).
     start_time: float | None = None
     # Seconds a failed login waits before its 401, like the real servers' 3 s.
     # Zero by default so tests stay fast.

@@ -18,7 +18,7 @@ from pulse_core.simulator.clock import SimClock
 from pulse_core.simulator.scenario import Scenario, StorageSpec
 
 GiB = 1024**3
-# pvestatd broadcasts fresh stats about every 10 s; metrics move in steps of this size.
+# pvestatd broadcasts fresh stats about every 10 s, so metrics move in steps of this size.
 STEP_SECONDS = 10.0
 # pmxcfs drops stats older than this, so an offline node's entries shrink after it.
 STALE_AFTER_SECONDS = 300.0
@@ -135,7 +135,7 @@ class Node(Tracked):
     level: str = ""
     cpu_model: str = "AMD EPYC 7313P 16-Core Processor"
     sockets: int = 1
-    # Address /cluster/status reports; loopback so no client is ever sent elsewhere.
+    # Address /cluster/status reports, loopback so that no client is sent elsewhere.
     reported_ip: str = "127.0.0.1"
     hastate: str | None = None
 
@@ -225,11 +225,11 @@ class PVEState:
     rng: random.Random = field(default_factory=random.Random)
     # The node that serves the main endpoint (``local: 1`` in /cluster/status).
     local_node: str = ""
-    # Fingerprint per node for `ssl_fingerprint` in GET /nodes; set by the server.
+    # Fingerprint per node for `ssl_fingerprint` in GET /nodes, set by the simulator.
     fingerprints: dict[str, str] = field(default_factory=dict)
     pve_major: int = 9
     cluster_version: int = 1
-    # Backup runs still in progress (``backups.VzdumpRun``); they finish as simulated time passes.
+    # Backup runs in progress (``backups.VzdumpRun``), finished as simulated time passes.
     running_backups: list[Any] = field(default_factory=list)
 
     def touch(self) -> None:

@@ -80,6 +80,8 @@ PVE_ENDPOINTS = [
 PBS_ENDPOINTS = [
     ("/version", "/version", {}),
     ("/ping", "/ping", {}),
+    ("/access/permissions", "/access/permissions", {}),
+    ("/nodes/{node}/subscription", "/nodes/localhost/subscription", {}),
     ("/nodes/{node}/status", "/nodes/localhost/status", {}),
     ("/admin/datastore", "/admin/datastore", {}),
     ("/admin/datastore/{store}/status", "/admin/datastore/backup/status", {}),
@@ -100,6 +102,8 @@ PBS_ENDPOINTS = [
     ("/config/prune", "/config/prune", {}),
     ("/config/datastore", "/config/datastore", {}),
     ("/nodes/{node}/tasks", "/nodes/localhost/tasks", {"limit": "0"}),
+    ("/nodes/{node}/rrd", "/nodes/localhost/rrd", {"timeframe": "hour", "cf": "AVERAGE"}),
+    ("/admin/datastore/{store}/rrd", "/admin/datastore/backup/rrd", {"timeframe": "day", "cf": "MAX"}),
     ("/nodes/{node}/tasks/{upid}/status", "/nodes/localhost/tasks/{upid}/status", {}),
     ("/nodes/{node}/tasks/{upid}/log", "/nodes/localhost/tasks/{upid}/log", {}),
 ]
@@ -112,6 +116,9 @@ KNOWN_DEVIATIONS = {
     ("pbs", "/admin/datastore"): (".comment: expected a string, got None",),
     # PBS declares the task log as null (its handler builds the reply itself) but sends [{n, t}] lines.
     ("pbs", "/nodes/{node}/tasks/{upid}/log"): ("data: expected null",),
+    # PBS declares RRD data as null (built by the handler) but sends rows {time, field: value}.
+    ("pbs", "/nodes/{node}/rrd"): ("data: expected null",),
+    ("pbs", "/admin/datastore/{store}/rrd"): ("data: expected null",),
     # PVE reports "osdid-list": null for disks that hold no Ceph OSD.
     ("pve", "/nodes/{node}/disks/list"): (".osdid-list: expected an array, got NoneType",),
 }
