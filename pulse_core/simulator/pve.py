@@ -251,13 +251,13 @@ class PVEApp(ApiApp):
         entry.update({
             "status": "online" if (node.online or standalone) else "offline",
             "level": node.level,
-            "cpu": node.cpu if node.online else 0,
+            "cpu": node.cpu,
             "maxcpu": node.maxcpu,
             "mem": node.mem,
             "maxmem": node.maxmem,
             "disk": node.disk,
             "maxdisk": node.maxdisk,
-            "uptime": node.uptime(now) if node.online else 0,
+            "uptime": node.uptime(now),
             "cgroup-mode": 2,
         })
         if node.hastate:
@@ -323,6 +323,12 @@ class PVEApp(ApiApp):
             entries.extend(
                 self._storage_resource(storage, stale.get(storage.node, False)) for storage in state.storages.values()
             )
+        if type_filter in (None, "sdn"):
+            # Every node has the built-in "localnetwork" SDN zone.
+            entries.extend(
+                {"id": f"sdn/{name}/localnetwork", "sdn": "localnetwork", "node": name, "type": "sdn", "status": "ok"}
+                for name, node in state.nodes.items() if not stale[name]
+            )
         if type_filter is None:
             pools = sorted({guest.pool for guest in state.guests.values() if guest.pool})
             entries.extend({"id": f"/pool/{pool}", "pool": pool, "type": "pool"} for pool in pools)
@@ -343,8 +349,6 @@ class PVEApp(ApiApp):
         type_filter = context.params.get("type") or None
         if type_filter is not None and type_filter not in RESOURCE_TYPES:
             raise param_error("type", f"value '{type_filter}' does not have a value in the enumeration '{', '.join(RESOURCE_TYPES)}'")
-        if type_filter == "sdn":
-            return []
         entries, body = self.resources(type_filter)
         principal = context.principal
         if principal.superuser or principal.acl.get("/") == self.auth.all_privileges:
@@ -358,6 +362,8 @@ class PVEApp(ApiApp):
                 allowed = principal.has(f"/vms/{entry['vmid']}", "VM.Audit")
             elif kind == "storage":
                 allowed = principal.has(f"/storage/{entry['storage']}", "Datastore.Audit", "Datastore.AllocateSpace")
+            elif kind == "sdn":
+                allowed = principal.has(f"/sdn/zones/{entry['sdn']}", "SDN.Audit")
             else:
                 allowed = principal.has(f"/pool/{entry.get('pool', '')}", "Pool.Audit")
             if allowed:
@@ -532,7 +538,7 @@ class PVEApp(ApiApp):
             if context.principal.has(f"/nodes/{node.name}", "Sys.Audit") and not state.node_is_stale(node):
                 entry.update({
                     "level": node.level,
-                    "cpu": node.cpu if node.online else 0,
+                    "cpu": node.cpu,
                     "maxcpu": node.maxcpu,
                     "mem": node.mem,
                     "maxmem": node.maxmem,

@@ -140,7 +140,9 @@ class Node(Tracked):
     hastate: str | None = None
 
     def uptime(self, now: float) -> int:
-        return max(0, int(now - self.booted_at)) if self.online else 0
+        # An offline node keeps reporting the uptime it had when it went down (its last stats).
+        end = now if self.online or self.offline_since is None else self.offline_since
+        return max(0, int(end - self.booted_at))
 
 
 @dataclass(eq=False)

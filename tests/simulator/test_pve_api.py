@@ -277,3 +277,18 @@ async def test_backup_job_excludes_templates(pve: httpx.AsyncClient, sim: Simula
     assert jobs[0]["storage"] == "pbs-backup"
     templates = sorted(g.vmid for g in sim.state.guests.values() if g.template)
     assert jobs[0].get("exclude", "") == ",".join(map(str, templates))
+
+
+async def test_sdn_zone_per_node(pve: httpx.AsyncClient) -> None:
+    entries = (await pve.get("/cluster/resources", params={"type": "sdn"})).json()["data"]
+    assert sorted(entry["id"] for entry in entries) == [f"sdn/pve{n}/localnetwork" for n in (1, 2, 3)]
+    assert all(entry["type"] == "sdn" and entry["status"] == "ok" for entry in entries)
+
+
+async def test_offline_node_keeps_last_uptime(pve: httpx.AsyncClient, sim: Simulator) -> None:
+    sim.control.set_node_online("pve3", False)
+    before = next(e for e in (await pve.get("/cluster/resources", params={"type": "node"})).json()["data"] if e["node"] == "pve3")
+    sim.control.advance(120)
+    after = next(e for e in (await pve.get("/cluster/resources", params={"type": "node"})).json()["data"] if e["node"] == "pve3")
+    assert after["status"] == "offline"
+    assert after["uptime"] == before["uptime"] > 0
