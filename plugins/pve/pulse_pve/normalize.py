@@ -9,6 +9,7 @@ epoch seconds) and ``None`` plus a reason where Proxmox cannot tell a value.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ _TRUE_STRINGS = frozenset({"1", "true", "yes", "on"})
 
 def as_int(value: Any) -> int | None:
     """Return ``value`` as an int (numbers, numeric strings); None when absent or not numeric."""
+    if type(value) is int:
+        return value
     if value is None or isinstance(value, bool):
         return int(value) if isinstance(value, bool) else None
     if isinstance(value, int):
@@ -56,6 +59,8 @@ def as_int(value: Any) -> int | None:
 
 
 def as_float(value: Any) -> float | None:
+    if type(value) is float:
+        return value
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -98,33 +103,43 @@ class RateTracker:
     The first sight of a counter, a counter that went backwards (guest or node
     restart, counter wrap) and an uptime that went backwards all give ``None``
     for that interval: never a negative rate or a spike of the whole counter.
+    Counters are kept per resource as a tuple, so one lookup serves all of a
+    guest's counters.
     """
 
     __slots__ = ("_last",)
 
     def __init__(self) -> None:
-        self._last: dict[str, tuple[float, int, int | None]] = {}
+        self._last: dict[str, tuple[float, tuple[int | None, ...], int | None]] = {}
+
+    def rates(
+        self, key: str, values: tuple[int | None, ...], now: float, uptime: int | None = None
+    ) -> tuple[float | None, ...]:
+        previous = self._last.get(key)
+        self._last[key] = (now, values, uptime)
+        if previous is None:
+            return (None,) * len(values)
+        then, old_values, old_uptime = previous
+        elapsed = now - then
+        if elapsed <= 0 or len(old_values) != len(values) or (
+            uptime is not None and old_uptime is not None and uptime < old_uptime
+        ):
+            return (None,) * len(values)
+        return tuple(
+            None if value is None or old is None or value < old else (value - old) / elapsed
+            for value, old in zip(values, old_values)
+        )
 
     def rate(self, key: str, value: int | None, now: float, uptime: int | None = None) -> float | None:
-        if value is None:
-            self._last.pop(key, None)
-            return None
-        previous = self._last.get(key)
-        self._last[key] = (now, value, uptime)
-        if previous is None:
-            return None
-        then, old, old_uptime = previous
-        elapsed = now - then
-        if elapsed <= 0 or value < old:
-            return None
-        if uptime is not None and old_uptime is not None and uptime < old_uptime:
-            return None
-        return (value - old) / elapsed
+        return self.rates(key, (value,), now, uptime)[0]
 
-    def forget(self, keep: Iterable[str]) -> None:
-        """Drop counters of resources that no longer exist (keys start with a kept prefix)."""
-        prefixes = tuple(keep)
-        self._last = {key: item for key, item in self._last.items() if key.startswith(prefixes)}
+    def drop(self, key: str) -> None:
+        self._last.pop(key, None)
+
+    def forget(self, keep: set[str]) -> None:
+        """Drop the counters of resources that no longer exist."""
+        if len(keep) < len(self._last):
+            self._last = {key: item for key, item in self._last.items() if key in keep}
 
 
 # --- nodes ------------------------------------------------------------------------------
@@ -205,8 +220,9 @@ def major_version(version: str | None) -> int | None:
 
 
 def usage(total: int | None, used: int | None, reason: str | None = None) -> Usage:
-    free = total - used if total is not None and used is not None else None
-    return Usage(total=total, used=used, free=free, unknown_reason=reason if used is None else None)
+    if total is not None and used is not None:
+        return Usage(total, used, total - used, None)
+    return Usage(total, used, None, reason if used is None else None)
 
 
 # --- guests: base metrics from /cluster/resources --------------------------------------
@@ -233,10 +249,14 @@ def reason_permission(major: int | None) -> str:
     return f"unavailable: permission {agent_privilege(major)}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _allocation_reason(maxdisk: int | None, reason: str) -> str:
+    return f"{format_bytes(maxdisk)} allocated; {reason}" if maxdisk else reason
+
+
 def vm_disk_unknown(maxdisk: int | None, reason: str) -> Usage:
     """VM disk usage PVE cannot see: total is the allocation, used unknown with a reason."""
-    allocated = f"{format_bytes(maxdisk)} allocated; " if maxdisk else ""
-    return Usage(total=maxdisk or None, used=None, free=None, unknown_reason=f"{allocated}{reason}")
+    return Usage(total=maxdisk or None, used=None, free=None, unknown_reason=_allocation_reason(maxdisk, reason))
 
 
 def parse_tags(value: Any) -> list[str]:
@@ -266,56 +286,51 @@ def guest_from_resource(
         vmid = as_int(str(item.get("id", "")).rpartition("/")[2])
     if vmid is None:
         return None
+    get = item.get
     gid = guest_id(instance, vmid)
-    status = str(item.get("status") or "unknown")
+    status = str(get("status") or "unknown")
     running = status == "running"
-    uptime = as_int(item.get("uptime"))
-    maxmem = as_int(item.get("maxmem"))
-    maxdisk = as_int(item.get("maxdisk"))
-    name = item.get("name")
+    stopped = status == "stopped"
+    uptime = as_int(get("uptime"))
+    maxmem = as_int(get("maxmem"))
+    maxdisk = as_int(get("maxdisk"))
+    mem = as_int(get("mem")) if running else (0 if stopped else None)
+    if kind == "lxc":
+        # Container memory and disk come from the host's cgroup and rootfs: real usage.
+        memory = usage(maxmem, mem)
+        disk = usage(maxdisk, as_int(get("disk"))) if running else Usage(total=maxdisk, unknown_reason=REASON_STOPPED)
+    else:
+        # VM memory is provisional until status/current says whether the guest reports it.
+        memory = usage(maxmem, mem)
+        disk = vm_disk_unknown(maxdisk, REASON_WAITING if running else REASON_STOPPED)
+    name = get("name")
     guest = Guest(
         id=gid,
         vmid=vmid,
         name=str(name) if name else (f"VM {vmid}" if kind == "qemu" else f"CT{vmid}"),
-        node=str(item.get("node") or ""),
+        node=str(get("node") or ""),
         instance=instance,
         type=kind,
         status=status,
-        template=as_bool(item.get("template")),
-        cpu=as_float(item.get("cpu")) if running else (0.0 if status == "stopped" else None),
-        cpus=as_float(item.get("maxcpu")),
+        template=as_bool(get("template")),
+        cpu=as_float(get("cpu")) if running else (0.0 if stopped else None),
+        cpus=as_float(get("maxcpu")),
+        memory=memory,
+        disk=disk,
         uptime=uptime,
-        tags=parse_tags(item.get("tags")),
-        lock=item.get("lock") or None,
-        ha_state=item.get("hastate") or None,
-        pool=item.get("pool") or None,
+        tags=parse_tags(get("tags")),
+        lock=get("lock") or None,
+        ha_state=get("hastate") or None,
+        pool=get("pool") or None,
         last_seen=now,
     )
     if running:
-        guest.net_in = rates.rate(gid + ":netin", as_int(item.get("netin")), now, uptime)
-        guest.net_out = rates.rate(gid + ":netout", as_int(item.get("netout")), now, uptime)
-        guest.disk_read = rates.rate(gid + ":diskread", as_int(item.get("diskread")), now, uptime)
-        guest.disk_write = rates.rate(gid + ":diskwrite", as_int(item.get("diskwrite")), now, uptime)
+        guest.net_in, guest.net_out, guest.disk_read, guest.disk_write = rates.rates(
+            gid, (as_int(get("netin")), as_int(get("netout")), as_int(get("diskread")), as_int(get("diskwrite"))), now, uptime
+        )
     else:
-        for suffix in (":netin", ":netout", ":diskread", ":diskwrite"):
-            rates.rate(gid + suffix, None, now)
-        guest.net_in = guest.net_out = guest.disk_read = guest.disk_write = 0.0 if status == "stopped" else None
-    mem = as_int(item.get("mem"))
-    if kind == "lxc":
-        # Container memory and disk come from the host's cgroup and rootfs: real usage.
-        guest.memory = usage(maxmem, mem if running else 0 if status == "stopped" else None)
-        if running:
-            guest.disk = usage(maxdisk, as_int(item.get("disk")))
-        else:
-            guest.disk = Usage(total=maxdisk, used=None, unknown_reason=REASON_STOPPED)
-    else:
-        if running:
-            # Provisional until status/current says whether the guest reports memory.
-            guest.memory = usage(maxmem, mem)
-            guest.disk = vm_disk_unknown(maxdisk, REASON_WAITING)
-        else:
-            guest.memory = usage(maxmem, 0 if status == "stopped" else None)
-            guest.disk = vm_disk_unknown(maxdisk, REASON_STOPPED)
+        rates.drop(gid)
+        guest.net_in = guest.net_out = guest.disk_read = guest.disk_write = 0.0 if stopped else None
     return guest
 
 

@@ -163,6 +163,7 @@ class PVESource:
         self._snapshots: dict[int, tuple[float, list[GuestSnapshot]]] = {}
         self._storage_meta: dict[str, Storage] = {}
         self._task_logs: dict[str, list[str]] = {}
+        self._slow_ran = False
         self._backups_by_storage: dict[str, list[StorageBackup]] = {}
         self._tasks_by_node: dict[str, list[BackupTask]] = {}
         self._backoff = Backoff(max(config.cadences.interval, 5.0), rng=self._rng)
@@ -431,6 +432,11 @@ class PVESource:
                 nursery.start_soon(self._guest_details, guests, offline, warnings)
                 nursery.start_soon(self._slow, result, nodes, storage, guests, offline, warnings)
         self._apply_details(guests)
+        if self._slow_ran:
+            self._slow_ran = False
+            result.storage_backups = self._collected_backups()
+            result.backup_tasks = self._collected_tasks()
+            result.guest_snapshots = self._collected_snapshots(guests)
         warnings.extend(self._member_warnings())
         for node in nodes.values():
             member = self.topology.members.get(node.name)
@@ -449,8 +455,7 @@ class PVESource:
         self._last_nodes = {node.name: node for node in nodes.values() if node.status == "online"}
         self._last_guests = {guest.vmid: guest for guest in guests}
         self._had_data = bool(resources)
-        known = {guest.id for guest in guests} | {node.id for node in nodes.values()}
-        self._rates.forget(known)
+        self._rates.forget({guest.id for guest in guests})
         self._details = {vmid: detail for vmid, detail in self._details.items() if vmid in self._last_guests}
         result.nodes = sorted(nodes.values(), key=lambda node: node.name)
         result.guests = guests
@@ -723,17 +728,17 @@ class PVESource:
             await self._storage(online)
             self._done("storage", self.cadences.storage)
         if self._is_due("slow"):
+            # Marked done up front: each fetch below updates its own cache as it
+            # completes, so a phase cut short by the budget still makes progress
+            # and is not restarted on every poll.
+            self._done("slow", self.cadences.slow)
+            self._slow_ran = True
             storages = self._merge_storage(list(resource_storage))
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._fill, result, "storage_backups", self._storage_backups(storages, online, warnings))
-                nursery.start_soon(self._fill, result, "backup_tasks", self._backup_tasks(online, warnings))
-                nursery.start_soon(self._fill, result, "guest_snapshots", self._guest_snapshots(guests, offline))
+                nursery.start_soon(self._storage_backups, storages, online, warnings)
+                nursery.start_soon(self._backup_tasks, online, warnings)
+                nursery.start_soon(self._guest_snapshots, guests, offline)
                 nursery.start_soon(self._health_checks, online, storages, warnings)
-            self._done("slow", self.cadences.slow)
-
-    @staticmethod
-    async def _fill(result: PollResult, attribute: str, work: Awaitable[Any]) -> None:
-        setattr(result, attribute, await work)
 
     async def _each(self, items: Iterable[Any], work: Callable[[Any], Awaitable[None]]) -> None:
         async with trio.open_nursery() as nursery:
@@ -759,8 +764,7 @@ class PVESource:
 
         await self._each(online, fetch)
 
-    async def _storage_backups(self, storages: list[Storage], online: list[str], warnings: list[str]) -> list[StorageBackup]:
-        backups: dict[str, StorageBackup] = {}
+    async def _storage_backups(self, storages: list[Storage], online: list[str], warnings: list[str]) -> None:
         targets: dict[str, str] = {}
         for entry in storages:
             if "backup" not in entry.content or not entry.active or entry.node not in online:
@@ -786,13 +790,16 @@ class PVESource:
             self._backups_by_storage[key] = found
 
         await self._each(list(targets), fetch)
-        # A storage that failed this time keeps its last list.
-        for key, found in self._backups_by_storage.items():
+
+    def _collected_backups(self) -> list[StorageBackup]:
+        # A storage that failed (or was not reached) this time keeps its last list.
+        backups: dict[str, StorageBackup] = {}
+        for found in self._backups_by_storage.values():
             for backup in found:
                 backups.setdefault(backup.id, backup)
         return sorted(backups.values(), key=lambda backup: (-backup.ctime, backup.volid))
 
-    async def _backup_tasks(self, online: list[str], warnings: list[str]) -> list[BackupTask]:
+    async def _backup_tasks(self, online: list[str], warnings: list[str]) -> None:
 
         async def fetch(node: str) -> None:
             try:
@@ -814,6 +821,8 @@ class PVESource:
             self._tasks_by_node[node] = found
 
         await self._each(online, fetch)
+
+    def _collected_tasks(self) -> list[BackupTask]:
         tasks = [task for found in self._tasks_by_node.values() for task in found]
         return sorted(tasks, key=lambda task: (-task.start_time, task.vmid or 0))
 
@@ -834,7 +843,7 @@ class PVESource:
         self._task_logs[upid] = text
         return text
 
-    async def _guest_snapshots(self, guests: list[Guest], offline: set[str]) -> list[GuestSnapshot]:
+    async def _guest_snapshots(self, guests: list[Guest], offline: set[str]) -> None:
         wanted = [guest for guest in guests if guest.node not in offline and not guest.stale]
         wanted.sort(key=lambda guest: self._snapshots.get(guest.vmid, (-1e18, []))[0])
 
@@ -848,8 +857,9 @@ class PVESource:
                 trio.current_time(), nz.snapshots_from_list(self.instance, guest.node, guest.vmid, guest.type, items)
             )
 
-        with trio.move_on_after(max(1.0, self.cadences.interval * self.cadences.detail_share)):
-            await self._each(wanted, fetch)
+        await self._each(wanted, fetch)
+
+    def _collected_snapshots(self, guests: list[Guest]) -> list[GuestSnapshot]:
         present = {guest.vmid for guest in guests}
         self._snapshots = {vmid: item for vmid, item in self._snapshots.items() if vmid in present}
         return [snapshot for _, items in self._snapshots.values() for snapshot in items]
