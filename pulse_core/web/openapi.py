@@ -478,6 +478,8 @@ OTHER_PATHS: dict[str, dict[str, Any]] = {
                                                            body=_OBJECT_BODY)},
     "/api/notifications/webhook-templates": {"get": operation("Payload templates per service", "notifications",
                                                               ANY_OBJECT)},
+    "/api/notifications/webhook-templates/preview": {"post": operation(
+        "Render a webhook payload template with a sample alert", "notifications", ANY_OBJECT, body=_OBJECT_BODY)},
     "/api/notifications/thresholds": {
         "get": operation("Alert thresholds", "alerts", ANY_OBJECT),
         "post": operation("Change alert thresholds", "alerts", ANY_OBJECT, body=_OBJECT_BODY),
