@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import random
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -85,16 +85,18 @@ class Authenticator:
     ``PBSAPIToken=user!id:secret``).
     """
 
-    def __init__(self, product: str, rng: random.Random, all_privileges: frozenset[str]) -> None:
+    def __init__(self, product: str, all_privileges: frozenset[str]) -> None:
         self.product = product
-        self._key = rng.randbytes(32)
+        # Secrets are random per run, not derived from the scenario seed, so a
+        # simulator on a shared machine does not hand out guessable credentials.
+        self._key = secrets.token_bytes(32)
         self._epoch = 0
         self.all_privileges = all_privileges
-        self.password = "sim-" + uuid.UUID(int=rng.getrandbits(128), version=4).hex[:16]
+        self.password = "sim-" + secrets.token_hex(8)
         self.users: dict[str, Principal] = {
             "root@pam": Principal("root@pam", superuser=True),
         }
-        token_secret = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        token_secret = str(uuid.uuid4())
         self.tokens: dict[str, Principal] = {}
         self.default_token = self.add_token("root@pam", "pulse", token_secret)
 

@@ -186,8 +186,13 @@ class Endpoint:
                 while True:
                     try:
                         stream = await listener.accept()
-                    except (trio.ClosedResourceError, OSError):
+                    except trio.ClosedResourceError:
                         return
+                    except OSError as exc:
+                        # For example EMFILE under a load test: keep serving once descriptors free up.
+                        logger.warning("simulated %s endpoint %s failed to accept a connection: %s", self.server, self.name, exc)
+                        await trio.sleep(0.1)
+                        continue
                     connections.start_soon(self._serve_connection, stream)
 
     # -- one connection ---------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,9 +57,8 @@ class Simulator:
         self.tls = tls
         self.faults = FaultSet()
         self.control = Control(self)
-        rng = random.Random(scenario.seed ^ 0x5EED)
         self.state: PVEState = build_state(scenario, clock)
-        self.pve_auth = Authenticator("PVE", rng, PVE_ALL_PRIVILEGES)
+        self.pve_auth = Authenticator("PVE", PVE_ALL_PRIVILEGES)
         self.pve_app = PVEApp(self.state, self.pve_auth, clock, scenario.auth_failure_delay)
         self.replay = replay
         self._member_mode = member_endpoints
@@ -81,7 +79,7 @@ class Simulator:
         self.pbs_hostname = scenario.pbs.hostname if scenario.pbs else "pbs"
         if scenario.pbs is not None:
             self.pbs_state = build_pbs_state(scenario, clock, self.state)
-            self.pbs_auth = Authenticator("PBS", random.Random(scenario.seed ^ 0xB4C), PBS_ALL_PRIVILEGES)
+            self.pbs_auth = Authenticator("PBS", PBS_ALL_PRIVILEGES)
             self.pbs_app = PBSApp(self.pbs_state, self.pbs_auth, clock, scenario.auth_failure_delay)
             pbs_certificate = generate_certificate(self.pbs_hostname) if tls else None
             self.pbs_app.fingerprint = pbs_certificate.fingerprint if pbs_certificate else ""
