@@ -70,17 +70,17 @@ class Principal:
 
 
 class AuthError(Exception):
-    """A request failed authentication; the server answers 401."""
+    """A request failed authentication, so the server returns 401."""
 
 
 class PermissionDenied(Exception):
-    """A request lacked a privilege; the server answers 403 with this message."""
+    """A request lacked a privilege, so the server returns 403 with this message."""
 
 
 class Authenticator:
     """Issues and checks tickets, CSRF tokens and API tokens for one product.
 
-    ``product`` is "PVE" or "PBS"; it fixes the ticket prefix, the cookie name
+    ``product`` is "PVE" or "PBS", which fixes the ticket prefix, the cookie name
     and the token header format (``PVEAPIToken=user!id=secret`` versus
     ``PBSAPIToken=user!id:secret``).
     """
