@@ -59,7 +59,9 @@ function DisconnectedBanner() {
   const seconds = connection.retryAt ? Math.max(0, Math.ceil((connection.retryAt - Date.now()) / 1000)) : 0;
   return (
     <div class="disconnected-banner" role="alert">
-      <strong>Disconnected</strong> from Pulse; the data shown may be out of date. Reconnecting in {seconds}s.
+      <span>
+        <strong>Disconnected</strong> from Pulse; the data shown may be out of date. Reconnecting in {seconds}s.
+      </span>
       <button type="button" class="button small" onClick={reconnectNow}>
         Retry now
       </button>

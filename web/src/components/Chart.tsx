@@ -14,10 +14,12 @@ export interface ChartProps {
   series: ChartSeries[];
   unit: "percent" | "rate";
   height?: number;
+  /** The time window in epoch seconds; the x axis spans it even where data starts later. */
+  window?: [number, number];
 }
 
 /** A uPlot line chart sized to its container; redraws when the data changes. */
-export function Chart({ title, data, series, unit, height = 160 }: ChartProps) {
+export function Chart({ title, data, series, unit, height = 160, window: span }: ChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const points = data[0].length;
@@ -25,8 +27,9 @@ export function Chart({ title, data, series, unit, height = 160 }: ChartProps) {
   useEffect(() => {
     const element = container.current;
     if (!element || points === 0) return;
+    // uPlot passes null for the legend when the cursor is off the chart or a point is missing.
     const format = (value: number | null) =>
-      value === null ? "unknown" : unit === "percent" ? formatPercent(value, 1) : `${formatBytes(value)}/s`;
+      value === null || value === undefined ? "–" : unit === "percent" ? formatPercent(value, 1) : `${formatBytes(value)}/s`;
     const options: uPlot.Options = {
       width: Math.max(240, element.clientWidth),
       height,
@@ -50,7 +53,10 @@ export function Chart({ title, data, series, unit, height = 160 }: ChartProps) {
           values: (_plot: uPlot, ticks: number[]) => ticks.map((tick) => format(tick)),
         },
       ],
-      scales: unit === "percent" ? { y: { range: [0, 100] } } : {},
+      scales: {
+        x: { time: true, ...(span ? { range: (): uPlot.Range.MinMax => [span[0], span[1]] } : {}) },
+        ...(unit === "percent" ? { y: { range: [0, 100] as uPlot.Range.MinMax } } : {}),
+      },
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
     };
@@ -67,7 +73,7 @@ export function Chart({ title, data, series, unit, height = 160 }: ChartProps) {
     };
     // Rebuild when the series set changes; data updates go through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [series.map((item) => item.label).join(","), unit, height, points === 0]);
+  }, [series.map((item) => item.label).join(","), unit, height, points === 0, span?.[0], span?.[1]]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);

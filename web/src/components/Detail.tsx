@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api";
 import { indexBackups } from "../backups";
-import { align, fetchSeries, RANGES, type Range, type SeriesSet } from "../charts";
+import { align, fetchSeries, RANGES, rangeWindow, type Range, type SeriesSet } from "../charts";
 import { formatAge, formatBytes, formatDuration, formatRate, formatTime, nowSeconds } from "../format";
 import { closeDetail, selectionStore } from "../selection";
 import { stateStore, useStore } from "../store";
@@ -18,6 +18,7 @@ function Charts({ resourceId, kind }: { resourceId: string; kind: "guest" | "nod
   const usage = useMemo(() => align(series, ["cpu", "memory", "disk"]), [data]);
   const network = useMemo(() => align(series, ["netin", "netout"]), [data]);
   const diskio = useMemo(() => align(series, ["diskread", "diskwrite"]), [data]);
+  const span = useMemo(() => rangeWindow(range), [data, range]);
   return (
     <section class="detail-section" aria-labelledby="charts-heading">
       <div class="detail-section-header">
@@ -37,6 +38,7 @@ function Charts({ resourceId, kind }: { resourceId: string; kind: "guest" | "nod
           <Chart
             title="CPU, memory and disk (%)"
             unit="percent"
+            window={span}
             data={usage}
             series={[
               { label: "CPU", color: COLORS.cpu },
@@ -46,8 +48,8 @@ function Charts({ resourceId, kind }: { resourceId: string; kind: "guest" | "nod
           />
           {kind === "guest" ? (
             <>
-              <Chart title="Network" unit="rate" data={network} series={[{ label: "In", color: COLORS.in }, { label: "Out", color: COLORS.out }]} />
-              <Chart title="Disk I/O" unit="rate" data={diskio} series={[{ label: "Read", color: COLORS.in }, { label: "Write", color: COLORS.out }]} />
+              <Chart title="Network" unit="rate" window={span} data={network} series={[{ label: "In", color: COLORS.in }, { label: "Out", color: COLORS.out }]} />
+              <Chart title="Disk I/O" unit="rate" window={span} data={diskio} series={[{ label: "Read", color: COLORS.in }, { label: "Write", color: COLORS.out }]} />
             </>
           ) : null}
         </div>

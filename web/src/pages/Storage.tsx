@@ -1,5 +1,5 @@
 import { useMemo, useState } from "preact/hooks";
-import { align, fetchStorageSeries, RANGES, type Range } from "../charts";
+import { align, fetchStorageSeries, RANGES, rangeWindow, type Range } from "../charts";
 import { Chart } from "../components/Chart";
 import { ErrorBox, Section, StatusDot, UsageBar, useAsync } from "../components/ui";
 import { formatBytes } from "../format";
@@ -61,6 +61,7 @@ export function StoragePage() {
     [range, selected],
   );
   const trend = useMemo(() => (data ? align(data, ["usage"]) : null), [data]);
+  const span = useMemo(() => rangeWindow(range), [data, range]);
 
   // A shared storage appears once per node; show it once.
   const shared = new Map<string, StorageItem>();
@@ -93,7 +94,7 @@ export function StoragePage() {
           }
         >
           <ErrorBox error={error} onRetry={reload} />
-          {trend ? <Chart title="Usage (%)" unit="percent" data={trend} series={[{ label: "Usage", color: "#f59e0b" }]} /> : null}
+          {trend ? <Chart title="Usage (%)" unit="percent" window={span} data={trend} series={[{ label: "Usage", color: "#f59e0b" }]} /> : null}
         </Section>
       ) : null}
       {shared.size ? (
