@@ -39,7 +39,7 @@ def shown_count(page: Any) -> int:
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that records requests and answers with a fixed body."""
+    """A webhook receiver on 127.0.0.1 that records requests and replies with a fixed body."""
 
     ANSWER = "received by the test receiver"
 

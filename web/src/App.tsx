@@ -13,7 +13,7 @@ import type { SecurityStatus } from "./pages/settings/Security";
 import { StoragePage } from "./pages/Storage";
 import { routeStore } from "./router";
 import { authStore, connectionStore, stateStore, useStore } from "./store";
-import { effectiveTheme, setTheme, themeStore } from "./theme";
+import { effectiveTheme, setTheme, themeStore, type ThemeChoice } from "./theme";
 
 const NAV: [string, string][] = [
   ["overview", "Overview"],
@@ -95,7 +95,13 @@ function PasswordBanner() {
 
 function ThemeToggle() {
   const choice = useStore(themeStore);
-  const next = choice === "system" ? (effectiveTheme() === "dark" ? "light" : "dark") : choice === "dark" ? "light" : "system";
+  // Cycle system → the opposite of what the system shows → the other explicit theme → system.
+  const cycle: Record<ThemeChoice, ThemeChoice> = {
+    system: effectiveTheme() === "dark" ? "light" : "dark",
+    dark: "light",
+    light: "system",
+  };
+  const next = cycle[choice];
   return (
     <button type="button" class="button icon" onClick={() => setTheme(next)} aria-label={`Theme: ${choice}. Switch to ${next}.`} title={`Theme: ${choice}`}>
       {effectiveTheme(choice) === "dark" ? "☾" : "☀"}

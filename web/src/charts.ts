@@ -7,7 +7,7 @@ export type Range = (typeof RANGES)[number];
 
 export const RANGE_SECONDS: Record<Range, number> = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
 
-/** The window a range covers, ending now, in epoch seconds. */
+/** Return the window a range covers, ending now, in epoch seconds. */
 export function rangeWindow(range: Range, now = Date.now() / 1000): [number, number] {
   return [now - RANGE_SECONDS[range], now];
 }

@@ -18,7 +18,7 @@ export interface ChartProps {
   window?: [number, number];
 }
 
-/** A uPlot line chart sized to its container; redraws when the data changes. */
+/** Draw a uPlot line chart sized to its container, redrawn when the data changes. */
 export function Chart({ title, data, series, unit, height = 160, window: span }: ChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -28,8 +28,10 @@ export function Chart({ title, data, series, unit, height = 160, window: span }:
     const element = container.current;
     if (!element || points === 0) return;
     // uPlot passes null for the legend when the cursor is off the chart or a point is missing.
-    const format = (value: number | null) =>
-      value === null || value === undefined ? "–" : unit === "percent" ? formatPercent(value, 1) : `${formatBytes(value)}/s`;
+    const format = (value: number | null) => {
+      if (value === null || value === undefined) return "–";
+      return unit === "percent" ? formatPercent(value, 1) : `${formatBytes(value)}/s`;
+    };
     const options: uPlot.Options = {
       width: Math.max(240, element.clientWidth),
       height,

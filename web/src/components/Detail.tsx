@@ -95,6 +95,12 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
   );
 }
 
+function agentText(guest: Guest): string {
+  if (guest.type === "lxc") return "not applicable";
+  if (!guest.agentEnabled) return "disabled";
+  return guest.agentStatus ?? "enabled";
+}
+
 function GuestDetail({ guest, state }: { guest: Guest; state: PulseState }) {
   const now = nowSeconds();
   const backup = indexBackups(state)(guest, now);
@@ -149,7 +155,7 @@ function GuestDetail({ guest, state }: { guest: Guest; state: PulseState }) {
         <dt>OS</dt>
         <dd>{guest.osName ?? <Unknown reason={guest.type === "qemu" ? "guest agent did not report the OS" : null} />}</dd>
         <dt>Guest agent</dt>
-        <dd>{guest.type === "lxc" ? "not applicable" : guest.agentEnabled ? guest.agentStatus ?? "enabled" : "disabled"}</dd>
+        <dd>{agentText(guest)}</dd>
         <dt>IP addresses</dt>
         <dd>{guest.ipAddresses.length ? guest.ipAddresses.join(", ") : <Unknown reason="no address reported" />}</dd>
         <dt>Tags</dt>

@@ -10,6 +10,12 @@ function usageOf(item: StorageItem) {
   return { total: item.total, used: item.used, free: item.free, usage: item.usage, unknownReason: item.usage === null ? "storage did not report its size" : null };
 }
 
+function storageStatus(item: StorageItem): string {
+  if (!item.enabled) return "disabled";
+  if (!item.active) return "inactive";
+  return item.status || "active";
+}
+
 function StorageTable({ items, onSelect, selected }: { items: StorageItem[]; onSelect: (id: string) => void; selected: string | null }) {
   return (
     <div class="table-wrap">
@@ -38,7 +44,7 @@ function StorageTable({ items, onSelect, selected }: { items: StorageItem[]; onS
               <td>{item.type}</td>
               <td class="small">{item.content}</td>
               <td>
-                <StatusDot status={!item.enabled ? "disabled" : item.active ? item.status || "active" : "inactive"} />
+                <StatusDot status={storageStatus(item)} />
               </td>
               <td class="bar-cell">
                 <UsageBar usage={usageOf(item)} label={`Usage of ${item.name}`} />

@@ -5,7 +5,7 @@ import { formatAge, nowSeconds } from "../../format";
 import { stateStore, useStore } from "../../store";
 import type { ConnectionHealth } from "../../types";
 
-/** The node's connection status: live from the WebSocket state once polled, else as the list reported it. */
+/** Pick the node's connection status: live from the WebSocket state once polled, else as the list reported it. */
 function liveStatus(node: ConfiguredNode, health: ConnectionHealth | undefined) {
   if (!node.enabled || !health) {
     return { status: node.status ?? "unknown", message: node.statusMessage ?? null, lastSuccess: node.lastSuccess ?? null };
@@ -85,7 +85,7 @@ function fromNode(node: ConfiguredNode): FormState {
   };
 }
 
-/** The request body; secrets left blank while editing keep their stored values. */
+/** Build the request body; secrets left blank while editing keep their stored values. */
 function toBody(form: FormState, editing: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = {
     type: form.type,
@@ -123,6 +123,12 @@ function formProblems(form: FormState, editing: boolean): string[] {
     problems.push("Password is required.");
   }
   return problems;
+}
+
+function authText(node: ConfiguredNode): string {
+  if (node.hasToken) return `token ${node.user}!${node.tokenName}`;
+  if (node.hasPassword) return `password (${node.user})`;
+  return "none";
 }
 
 function TestResult({ report }: { report: TestReport }) {
@@ -382,7 +388,7 @@ export function NodesSettings() {
                     <td>{node.name}</td>
                     <td>{node.type.toUpperCase()}</td>
                     <td class="small">{node.host}</td>
-                    <td class="small">{node.hasToken ? `token ${node.user}!${node.tokenName}` : node.hasPassword ? `password (${node.user})` : "none"}</td>
+                    <td class="small">{authText(node)}</td>
                     <td>
                       <StatusDot status={live.status} />
                       {live.message ? <div class="muted small">{live.message}</div> : null}
