@@ -185,6 +185,25 @@ def test_detail_chart_draws_data(live_pulse: Any, page: Any, shoot: Any) -> None
     expect(page.get_by_role("dialog")).to_have_count(0)
 
 
+def test_node_drawer_and_storage_trend(live_pulse: Any, page: Any, shoot: Any) -> None:
+    node = sorted(live_pulse.sim.state.nodes)[0]
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.locator(f".node-card[data-node='{node}']").get_by_role("button", name=node).click()
+    drawer = page.get_by_role("dialog", name=f"Node {node}")
+    expect(drawer).to_contain_text("PVE version")
+    expect(drawer.locator("figure.chart").first).to_be_visible()
+    shoot(page, "node-drawer")
+    drawer.get_by_role("button", name="Close details").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Storage").click()
+    page.locator("table button.link-button").first.click()
+    expect(page.get_by_role("heading", name=re.compile("^Trend: "))).to_be_visible()
+    expect(page.locator("figure.chart")).to_be_visible(timeout=WAIT_MS)
+    shoot(page, "storage-trend")
+
+
 def test_simulator_change_appears_live(live_pulse: Any, page: Any) -> None:
     running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
     vmid = running[-1]

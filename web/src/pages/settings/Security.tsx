@@ -23,7 +23,7 @@ interface TokenInfo {
   value?: string;
   hint?: string;
   prefix?: string;
-  createdAt?: number;
+  created?: number;
   lastUsed?: number | null;
   scopes?: string[];
   source?: string;
@@ -203,7 +203,7 @@ function ApiTokens() {
                 <tr key={token.id ?? token.name}>
                   <td>{token.name}</td>
                   <td class="mono small">{token.hint ?? token.prefix ?? "hidden"}</td>
-                  <td>{formatTime(token.createdAt)}</td>
+                  <td>{formatTime(token.created)}</td>
                   <td>{token.lastUsed ? formatTime(token.lastUsed) : "never"}</td>
                   <td>
                     <button type="button" class="button small danger" onClick={() => removeNamed(token)} disabled={action.busy}>
