@@ -39,7 +39,7 @@ def demo_nodes(sim) -> list[dict]:
             "token_name": sim.pbs_token["token_name"],
             "token_value": sim.pbs_token["token_value"],
             "verify_ssl": True,
-            "fingerprint": sim.fingerprint,
+            "fingerprint": sim.pbs_fingerprint,
             "enabled": True,
             "options": {},
         })
@@ -48,9 +48,11 @@ def demo_nodes(sim) -> list[dict]:
 
 async def run_demo(config: PulseConfig, host: PluginHost, nodes: int, guests: int, port_chosen: bool = False) -> None:
     from pulse_core.simulator import Scenario, open_simulator
+    from pulse_core.simulator.clock import SimClock
 
     scenario = Scenario.demo() if (nodes, guests) == (3, 30) else Scenario.large(nodes=nodes, guests=guests)
-    async with open_simulator(scenario) as sim:
+    # A realtime clock so the demo's metrics move while the user watches.
+    async with open_simulator(scenario, clock=SimClock(realtime=True)) as sim:
         if not port_chosen:
             try:
                 check_can_listen(config.server.bind, config.server.port)
