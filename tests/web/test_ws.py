@@ -1,0 +1,90 @@
+"""/ws: full state on connect, an update after every poll, ping/pong, and dropping a stalled client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import trio
+from trio_websocket import open_websocket_url
+
+from pulse_core.daemon import Daemon
+from pulse_core.state import State
+from pulse_core.web.ws import WebSocketHub
+
+
+def ws_url(daemon: Daemon) -> str:
+    return daemon.bound_urls[0].replace("http://", "ws://") + "/ws"
+
+
+async def test_initial_state_then_update_after_poll(live: Daemon) -> None:
+    async with open_websocket_url(ws_url(live), max_message_size=16 * 1024 * 1024) as ws:
+        first = json.loads(await ws.get_message())
+        assert first["type"] == "initialState"
+        assert first["data"]["nodes"]
+        assert {"vms", "containers", "connectionHealth", "lastUpdate"} <= set(first["data"])
+
+        update = json.loads(await ws.get_message())
+
+        assert update["type"] == "rawData"
+        assert update["data"]["stats"]["version"] >= first["data"]["stats"]["version"]
+
+
+async def test_ping_pong_and_resync(live: Daemon) -> None:
+    async with open_websocket_url(ws_url(live), max_message_size=16 * 1024 * 1024) as ws:
+        await ws.get_message()
+        await ws.send_message(json.dumps({"type": "ping"}))
+        await ws.send_message(json.dumps({"type": "requestData"}))
+        kinds = set()
+        while not {"pong", "rawData"} <= kinds:
+            kinds.add(json.loads(await ws.get_message())["type"])
+        assert {"pong", "rawData"} <= kinds
+
+
+async def test_stalled_client_is_dropped_and_others_keep_receiving() -> None:
+    hub = WebSocketHub(State(), client_buffer=2)
+    stalled = hub.register("198.51.100.1")
+    reader = hub.register("198.51.100.2")
+    received: list[str] = []
+
+    async def read() -> None:
+        async for text in reader.receive_channel:
+            received.append(text)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read)
+        for _ in range(5):
+            hub.on_poll()
+            await trio.sleep(0)
+        reader.send_channel.close()
+
+    assert stalled.dropped is True
+    assert stalled.cancel_scope.cancel_called
+    assert hub.dropped == 1
+    assert stalled not in hub.clients
+    assert len(received) == 5
+    assert all(json.loads(text)["type"] == "rawData" for text in received)
+
+
+async def test_broadcast_reuses_one_message_per_version() -> None:
+    state = State()
+    hub = WebSocketHub(state)
+
+    first = hub.update_message()
+    again = hub.update_message()
+    state.set_active_alerts([])
+    changed = hub.update_message()
+
+    assert first is again
+    assert changed is not first
+
+
+async def test_auth_required_for_ws_when_configured(live_factory: Any) -> None:
+    from trio_websocket import HandshakeError
+
+    daemon = await live_factory(nodes=[], overrides={"auth.api_token": "t" * 32})
+    try:
+        async with open_websocket_url(ws_url(daemon)):
+            raise AssertionError("the handshake should have been rejected")
+    except HandshakeError as exc:
+        assert getattr(exc, "status_code", 401) in (401, 403)
