@@ -47,6 +47,16 @@ class RetryPolicy:
         return min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay)
 
 
+@dataclass(slots=True)
+class DispatcherStats:
+    """Counters for the metrics endpoint; ``queue_depth`` is refreshed by the run loop."""
+
+    queue_depth: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
 def notification_for_event(event: Any, now: float) -> Notification:
     """Wrap one alert-engine event (with ``.event`` and ``.alert``) into a notification."""
     alert = event.alert
@@ -109,6 +119,8 @@ class NotificationDispatcher:
         self._busy_channels: set[str] = set()
         self._wake = trio.Event()
         self._token: trio.lowlevel.TrioToken | None = None
+        self.stats = DispatcherStats()
+        self._depth_stale = True
         redact.install_log_filters()
         subscribe = getattr(settings, "subscribe", None)
         if subscribe is not None:
@@ -188,6 +200,7 @@ class NotificationDispatcher:
             )
             await self.storage.enqueue_delivery(delivery)
             queued.append(delivery.id)
+            self._depth_stale = True
         if not targets:
             log.debug("Notification %s (%s) has no channel to go to", notification.id, notification.event)
         self._wake.set()
@@ -237,10 +250,17 @@ class NotificationDispatcher:
                 self._wake = trio.Event()
                 try:
                     await self._start_due(nursery)
+                    await self.refresh_stats()
                 except Exception as exc:  # storage trouble: keep the loop alive and try again
                     log.error("Cannot read the notification queue: %s", exc)
                 with trio.move_on_after(self.idle_interval):
                     await self._wake.wait()
+
+    async def refresh_stats(self) -> None:
+        """Recount pending deliveries for ``stats.queue_depth`` when the queue changed since the last count."""
+        if self._depth_stale:
+            self._depth_stale = False
+            self.stats.queue_depth = len(await self.storage.list_deliveries("pending", limit=100_000))
 
     async def process_due(self) -> int:
         """Attempt every delivery that is due now and wait for the attempts; return how many ran."""
@@ -278,13 +298,17 @@ class NotificationDispatcher:
             result = await self._send(channel, notification_from_dict(delivery.payload))
         now = self.clock()
         delivery.attempts += 1
+        self._depth_stale = True
         if result.ok:
+            self.stats.sent += 1
             delivery.status = "delivered"
             delivery.last_error = None
             log.info("Delivered notification %s to %s (attempt %d)", delivery.payload.get("id"), delivery.channel_id, delivery.attempts)
         else:
+            self.stats.failed += 1
             delivery.last_error = _describe_failure(result)
             if not result.retryable or delivery.attempts >= self.policy.max_attempts:
+                self.stats.dead += 1
                 delivery.status = "dead"
                 log.error(
                     "Gave up delivering notification %s to %s after %d attempts: %s",
@@ -335,6 +359,7 @@ class NotificationDispatcher:
                 delivery.attempts = 0
                 delivery.next_attempt = self.clock()
                 await self.storage.update_delivery(delivery)
+                self._depth_stale = True
                 self._wake.set()
                 return delivery
         return None

@@ -222,3 +222,18 @@ async def test_run_loop_delivers_when_woken(memory_storage, fake_clock):
             await trio.sleep(0.01)
         nursery.cancel_scope.cancel()
     assert len(hook.sent) == 1
+
+
+async def test_stats_count_outcomes(memory_storage, fake_clock):
+    hook = RecordingChannel("webhook:ops", [DeliveryResult(ok=False, status_code=500), DeliveryResult(ok=True)])
+    dispatcher, _ = make_dispatcher(memory_storage, fake_clock, [hook], idle_interval=3600)
+    await dispatcher.send_notification(firing())
+    await dispatcher.refresh_stats()
+    assert dispatcher.stats.queue_depth == 1
+    await dispatcher.process_due()
+    fake_clock.advance(10)
+    await dispatcher.process_due()
+    await dispatcher.refresh_stats()
+    assert dispatcher.stats.failed == 1
+    assert dispatcher.stats.sent == 1
+    assert dispatcher.stats.queue_depth == 0
