@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What each privilege enables, and where PVE checks it.
+# Privileges to check: name, the ACL paths where PVE checks it, and the features it enables.
 PRIVILEGES: list[tuple[str, tuple[str, ...], str]] = [
     ("Sys.Audit", ("/", "/nodes"), "node details, cluster membership and failover, disk and SMART health"),
     ("VM.Audit", ("/", "/vms", "/pool"), "VMs and containers"),
@@ -94,7 +94,7 @@ async def check_connection(source: PVESource) -> ConnectionReport:
         version = None
     except SourceError as exc:
         report.reachable = True
-        report.message = f"The server did not answer like Proxmox VE: {exc}"
+        report.message = f"The server did not respond like Proxmox VE: {exc}"
         return report
     report.reachable = True
     report.authenticated = True
@@ -141,7 +141,7 @@ async def check_connection(source: PVESource) -> ConnectionReport:
         "privilege separation."
         if source.auth.kind == "token" else ""
     )
-    # /nodes answers any valid login, but without Sys.Audit its entries carry no stats.
+    # /nodes returns its list to any valid login, but without Sys.Audit the entries carry no stats.
     audited_nodes = [item for item in nodes if isinstance(item, Mapping) and ("maxmem" in item or "cpu" in item)]
     if not audited_nodes and not resources:
         report.message = (

@@ -6,9 +6,9 @@ ticket is valid on every member of its cluster.
 
 TLS has three modes. ``system`` verifies against the system CAs with host
 name checks. ``pinned`` first reads the certificate in a separate handshake
-that sends nothing, compares its SHA-256 fingerprint with the pin, and then
-trusts exactly that certificate for the real connections; the credentials
-never travel before the pin matched. ``insecure`` accepts any certificate and
+that sends no request and compares its SHA-256 fingerprint with the pin.
+Only then do real connections start, trusting exactly that certificate, so
+credentials are never sent to a server whose pin did not match. ``insecure`` accepts any certificate and
 is only used when the user turned verification off explicitly.
 """
 
@@ -81,7 +81,7 @@ def normalize_host(text: str, default_port: int = DEFAULT_PORT) -> Address:
     Accepts ``pve1.example``, ``pve1.example:8006``, ``https://pve1.example:8006/``
     (any path is ignored), IPv4, IPv6 bare (``fd00::1``), in brackets
     (``[fd00::1]``) or with a port (``[fd00::1]:8006``). Raises ValueError
-    with a message that says what to type instead.
+    with a message that explains what to enter instead.
     """
     raw = (text or "").strip()
     if not raw:
@@ -280,7 +280,7 @@ class TicketAuth:
             "POST", "/access/ticket", data={"username": self.user, "password": password}, authenticated=False
         )
         if not isinstance(data, Mapping) or not data.get("ticket"):
-            raise PVEResponseError(f"{client.label}: login answered without a ticket", path="/access/ticket")
+            raise PVEResponseError(f"{client.label}: the login response contains no ticket", path="/access/ticket")
         if data.get("NeedTFA") or str(data.get("ticket", "")).startswith("PVE:!tfa!"):
             raise SourceAuthError(
                 f"{client.label}: user {self.user} needs a second factor; use an API token for monitoring"
@@ -344,7 +344,7 @@ def _is_ip(host: str) -> bool:
 
 
 def pinned_context(der: bytes) -> ssl.SSLContext:
-    """Trust exactly this certificate, whoever signed it, and nothing else."""
+    """Build a context that trusts exactly this certificate (regardless of its issuer) and nothing else."""
     context = ssl.create_default_context(cadata=der)
     context.check_hostname = False
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
@@ -556,7 +556,7 @@ class PVEClient:
                 path=path,
             )
         return PVEResponseError(
-            f"{self.label}: {method} {path} answered {status} {message}".rstrip(),
+            f"{self.label}: {method} {path} failed with HTTP {status} {message}".rstrip(),
             status=status,
             path=path,
             reason=message,

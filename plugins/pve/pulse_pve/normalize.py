@@ -168,7 +168,7 @@ def apply_node_status(node: Node, status: Mapping[str, Any]) -> None:
     """Refine a node with ``/nodes/{node}/status``.
 
     Memory used is total minus available when the node reports ``available``
-    (PVE 9), so page cache does not count as used; older versions report
+    (PVE 9), so page cache does not count as used. Older versions report
     ``used`` directly.
     """
     memory = status.get("memory")
@@ -235,7 +235,7 @@ REASON_AGENT_NO_FS = "guest agent reported no usable filesystems"
 REASON_WAITING = "waiting for guest details"
 REASON_NO_MEMORY_STATS = "guest reports no memory statistics (no balloon driver)"
 
-# The privilege PVE checks on /vms/{vmid} before answering guest agent reads.
+# The privilege PVE checks on /vms/{vmid} before it runs a guest agent read.
 AGENT_PRIVILEGE_BY_MAJOR = {9: "VM.GuestAgent.Audit", 8: "VM.Monitor"}
 
 
@@ -294,26 +294,35 @@ def guest_from_resource(
     uptime = as_int(get("uptime"))
     maxmem = as_int(get("maxmem"))
     maxdisk = as_int(get("maxdisk"))
-    mem = as_int(get("mem")) if running else (0 if stopped else None)
+    if running:
+        mem = as_int(get("mem"))
+    else:
+        mem = 0 if stopped else None
     if kind == "lxc":
         # Container memory and disk come from the host's cgroup and rootfs: real usage.
         memory = usage(maxmem, mem)
         disk = usage(maxdisk, as_int(get("disk"))) if running else Usage(total=maxdisk, unknown_reason=REASON_STOPPED)
     else:
-        # VM memory is provisional until status/current says whether the guest reports it.
+        # VM memory is provisional until status/current shows whether the guest reports it.
         memory = usage(maxmem, mem)
         disk = vm_disk_unknown(maxdisk, REASON_WAITING if running else REASON_STOPPED)
     name = get("name")
+    if not name:
+        name = f"VM {vmid}" if kind == "qemu" else f"CT{vmid}"
+    if running:
+        cpu = as_float(get("cpu"))
+    else:
+        cpu = 0.0 if stopped else None
     guest = Guest(
         id=gid,
         vmid=vmid,
-        name=str(name) if name else (f"VM {vmid}" if kind == "qemu" else f"CT{vmid}"),
+        name=str(name),
         node=str(get("node") or ""),
         instance=instance,
         type=kind,
         status=status,
         template=as_bool(get("template")),
-        cpu=as_float(get("cpu")) if running else (0.0 if stopped else None),
+        cpu=cpu,
         cpus=as_float(get("maxcpu")),
         memory=memory,
         disk=disk,
@@ -599,8 +608,8 @@ def backup_tasks_from_task(instance: str, task: Mapping[str, Any], log_lines: li
     """Turn one vzdump task into one entry per guest.
 
     A single-guest task has the vmid in its ``id``. A multi-guest job (empty
-    ``id``) only tells per-guest results in its log, so the log is parsed;
-    without the log the job is one entry with ``vmid`` None.
+    ``id``) reports per-guest results only in its log, so the log is parsed.
+    Without the log the job is one entry with ``vmid`` None.
     """
     upid = str(task.get("upid") or "")
     parsed = parse_upid(upid)

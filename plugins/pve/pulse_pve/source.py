@@ -3,9 +3,9 @@
 Every poll fetches the base: ``/cluster/resources`` (all nodes, guests and
 storage in one call) and ``/nodes/{node}/status`` for online nodes. Detail
 calls (``status/current``, guest agent) and slow data (storage, backups,
-snapshots, disks, Ceph, replication) run on their own cadences, oldest first,
-within a share of the poll interval, so a large cluster starves no guest and
-never delays the base metrics. A failing call backs off with jitter; it marks
+snapshots, disks, Ceph, replication) run on their own cadences, oldest first.
+They get a share of the poll interval after the base, so in a large cluster
+no guest waits forever and the base metrics are never delayed by them. A failing call backs off with jitter; it marks
 only what it would have refreshed as stale.
 """
 
@@ -89,7 +89,7 @@ class Backoff:
 
 @dataclass(slots=True)
 class GuestDetail:
-    """What detail calls learned about one VM, kept across polls."""
+    """Results of the detail calls for one VM, kept across polls."""
 
     memory: Usage | None = None
     balloon: int | None = None
@@ -320,7 +320,7 @@ class PVESource:
             await self._probe_members(warnings)
 
     async def _probe_members(self, warnings: list[str]) -> None:
-        """Check that each member's own address answers and presents its certificate."""
+        """Probe each member's own address: reachable, and presenting the certificate pinned for it."""
 
         async def probe(member: Member) -> None:
             client = self._member_client(member)
@@ -525,8 +525,8 @@ class PVESource:
                 vmid = nz.as_int(item.get("vmid"))
                 previous = self._last_guests.get(vmid) if vmid is not None else None
                 if previous is not None:
-                    # The node is down: keep what was last seen, marked stale, and
-                    # say the state is unknown rather than "stopped".
+                    # The node is down: keep what was last seen, marked stale, with
+                    # the state "unknown" rather than "stopped".
                     guest = replace(previous, status="unknown", stale=True, node=node_name,
                                     net_in=None, net_out=None, disk_read=None, disk_write=None, cpu=None)
                     guests.append(guest)
@@ -769,7 +769,7 @@ class PVESource:
         for entry in storages:
             if "backup" not in entry.content or not entry.active or entry.node not in online:
                 continue
-            # A shared storage holds the same files on every node: read it once.
+            # A shared storage contains the same files on every node, so it is read once.
             key = entry.name if entry.shared else f"{entry.node}/{entry.name}"
             targets.setdefault(key, entry.node)
 

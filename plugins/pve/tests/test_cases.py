@@ -36,8 +36,9 @@ async def test_case1_balloon_without_statistics_is_unknown_memory(fake_pve, make
     assert guest.memory.unknown_reason == "guest reports no memory statistics (no balloon driver)"
     # No memory sample is derived, so no memory alert can be evaluated on it.
     metrics = {(s.resource_id, s.metric) for s in derive_samples(result, 1.0)}
-    assert ("lab-100", "memory") not in metrics and ("lab-100", "cpu") in metrics
-    # The next poll (detail not due again) still says unknown, not 100 %.
+    assert ("lab-100", "memory") not in metrics
+    assert ("lab-100", "cpu") in metrics
+    # The next poll (detail not due again) still reports unknown, not 100 %.
     result = await source.poll()
     assert result.guests[0].memory.used is None
 
@@ -47,7 +48,8 @@ async def test_case1_memory_unknown_before_the_first_detail_call(fake_pve, make_
     fake_pve.set("/cluster/resources", [resources.node("pve1"), resources.guest(100, "pve1", mem=8 * GiB, maxmem=8 * GiB)])
     fake_pve.error("/nodes/pve1/qemu/100/status/current", 500, "timeout")
     result = await make_source().poll()
-    assert result.guests[0].memory.used is None and result.guests[0].memory.unknown_reason
+    assert result.guests[0].memory.used is None
+    assert result.guests[0].memory.unknown_reason
 
 
 async def test_case2_vm_disk_unknown_container_real(fake_pve, make_source, pve_cluster, resources):
@@ -60,12 +62,13 @@ async def test_case2_vm_disk_unknown_container_real(fake_pve, make_source, pve_c
     fake_pve.set("/nodes/pve1/qemu/101/status/current", {"vmid": 101, "status": "running", "maxmem": 4 * GiB, "maxdisk": 34359738368})
     result = await make_source().poll()
     guests = {g.vmid: g for g in result.guests}
-    assert guests[101].disk.used is None and guests[101].disk.percent is None
+    assert guests[101].disk.used is None
+    assert guests[101].disk.percent is None
     assert guests[101].disk.unknown_reason.startswith("32 GiB allocated")
     assert round(guests[200].disk.percent) == 26
 
 
-async def test_case3_agent_403_keeps_other_metrics_and_logs_once_per_node(fake_pve, make_source, pve_cluster, resources, caplog):
+async def test_case3_agent_403_logged_per_node(fake_pve, make_source, pve_cluster, resources, caplog):
     pve_cluster(fake_pve, ["pve1", "pve2"], version="9.1.2")
     guests = [resources.guest(100 + i, "pve1" if i % 2 else "pve2") for i in range(6)]
     fake_pve.set("/cluster/resources", [resources.node("pve1"), resources.node("pve2"), *guests])
@@ -80,7 +83,9 @@ async def test_case3_agent_403_keeps_other_metrics_and_logs_once_per_node(fake_p
         result = await source.poll()
     for guest in result.guests:
         assert guest.disk.unknown_reason.endswith("unavailable: permission VM.GuestAgent.Audit")
-        assert guest.cpu == 0.25 and guest.memory.used == GiB and guest.net_in is not None
+        assert guest.cpu == 0.25
+        assert guest.memory.used == GiB
+        assert guest.net_in is not None
     agent_logs = [r for r in caplog.records if "guest agent reads" in r.getMessage()]
     assert sorted(r.getMessage().split(" node ")[1].split()[0] for r in agent_logs) == ["pve1", "pve2"]
     assert fake_pve.count("/agent/network-get-interfaces") == 0
@@ -109,13 +114,17 @@ async def test_case4_offline_member_node(fake_pve, make_source, pve_cluster, res
     result = await make_source().poll()
     nodes = {n.name: n for n in result.nodes}
     assert nodes["pve1"].status == nodes["pve2"].status == "online"
-    assert nodes["pve1"].loadavg and nodes["pve2"].loadavg
+    assert nodes["pve1"].loadavg
+    assert nodes["pve2"].loadavg
     assert nodes["pve3"].status == "offline"
     guests = {g.vmid: g for g in result.guests}
-    assert guests[100].status == guests[101].status == "running" and not guests[100].stale
+    assert guests[100].status == guests[101].status == "running"
+    assert not guests[100].stale
     assert guests[100].memory.used == GiB
-    assert guests[102].status == "unknown" and guests[102].stale
-    assert guests[102].memory.used is None and guests[102].memory.unknown_reason == "node pve3 is offline"
+    assert guests[102].status == "unknown"
+    assert guests[102].stale
+    assert guests[102].memory.used is None
+    assert guests[102].memory.unknown_reason == "node pve3 is offline"
     assert fake_pve.count("/nodes/pve3/status") == 0
 
 
@@ -126,12 +135,13 @@ async def test_case4_node_that_dies_keeps_its_guests_stale(fake_pve, make_source
     _no_details(fake_pve, [101], node="pve2")
     source = make_source()
     first = {g.vmid: g for g in (await source.poll()).guests}
-    # pve2 stops answering; pmxcfs still lists it online for a while.
+    # pve2 stops responding while pmxcfs still lists it online for a while.
     fake_pve.error("/nodes/pve2/status", 595, "Errors during connection establishment, proxy handshake: Connection refused", empty=True)
     result = await source.poll()
     guests = {g.vmid: g for g in result.guests}
     assert {n.name: n.status for n in result.nodes} == {"pve1": "online", "pve2": "offline"}
-    assert guests[101].stale and guests[101].status == "unknown"
+    assert guests[101].stale
+    assert guests[101].status == "unknown"
     assert guests[101].memory == first[101].memory  # last values kept, not deleted, not "stopped"
     assert not guests[100].stale
     assert any("node pve2 is offline" in w for w in result.warnings)
@@ -144,8 +154,10 @@ async def test_case6_token_without_acl_fails_test_connection(fake_pve, make_sour
     fake_pve.error("/cluster/status", 403, "Permission check failed (/, Sys.Audit)")
     report = await make_source().test_connection()
     assert not report.ok
-    assert report.authenticated and report.version == "9.1.2"
-    assert "PVEAuditor" in report.message and "monitor@pve!pulse" in report.message
+    assert report.authenticated
+    assert report.version == "9.1.2"
+    assert "PVEAuditor" in report.message
+    assert "monitor@pve!pulse" in report.message
     assert "privilege separation" in report.message
     assert {"privilege": "Sys.Audit", "disables": "node details, cluster membership and failover, disk and SMART health"} in report.missing_privileges
 
@@ -158,10 +170,12 @@ async def test_case6_runtime_disappearance_is_visibility_lost(fake_pve, make_sou
     state.apply(await source.poll())
     fake_pve.set("/cluster/resources", [])
     result = await source.poll()
-    assert result.visibility_lost and result.guests is None
+    assert result.visibility_lost
+    assert result.guests is None
     state.apply(result)
     kept = state.instances["lab"].guests
-    assert [g.vmid for g in kept] == [100] and kept[0].stale
+    assert [g.vmid for g in kept] == [100]
+    assert kept[0].stale
 
 
 async def test_case9_unreachable_member_addresses_are_warnings(fake_pve, make_source, pve_cluster, resources):
@@ -182,7 +196,8 @@ async def test_case9_unreachable_member_addresses_are_warnings(fake_pve, make_so
 
     source._member_client = lambda member: None if member.local else Refusing()  # type: ignore[method-assign]
     result = await source.poll()
-    assert source.topology.is_cluster and source.topology.cluster_name == "lab"
+    assert source.topology.is_cluster
+    assert source.topology.cluster_name == "lab"
     assert {n.name for n in result.nodes if n.status == "online"} == {"pve1", "pve2"}
     assert [g.vmid for g in result.guests] == [100]
     assert any("cluster member pve2 is not reachable" in w for w in result.warnings)
@@ -200,7 +215,8 @@ async def test_case9_failed_poll_keeps_last_guest_list_stale(fake_pve, make_sour
         await source.poll()
     state.mark_instance_failed("lab")
     guests = state.instances["lab"].guests
-    assert [g.vmid for g in guests] == [100] and guests[0].stale
+    assert [g.vmid for g in guests] == [100]
+    assert guests[0].stale
 
 
 async def test_ids_stable_across_order_migration_and_rename(fake_pve, make_source, pve_cluster, resources):
@@ -230,8 +246,10 @@ async def test_agent_not_running_and_no_agent_reasons(fake_pve, make_source, pve
     guests = {g.vmid: g for g in (await make_source().poll()).guests}
     assert guests[100].disk.unknown_reason == "32 GiB allocated; guest agent not running"
     assert guests[101].disk.unknown_reason == "32 GiB allocated; no guest agent configured"
-    assert guests[102].disk.used == 4 * GiB and guests[102].disk.percent == 40.0
-    assert guests[102].ip_addresses == ["192.0.2.5"] and guests[102].os_name == "Debian GNU/Linux 13 (trixie)"
+    assert guests[102].disk.used == 4 * GiB
+    assert guests[102].disk.percent == 40.0
+    assert guests[102].ip_addresses == ["192.0.2.5"]
+    assert guests[102].os_name == "Debian GNU/Linux 13 (trixie)"
     assert fake_pve.count("/qemu/101/agent") == 0
 
 
@@ -243,6 +261,7 @@ async def test_detail_timeout_marks_only_that_guest_stale(fake_pve, make_source,
     await source.poll()
     fake_pve.error("/nodes/pve1/qemu/101/status/current", 596, "Errors during TLS negotiation, request sending and header processing: Connection timed out", empty=True)
     guests = {g.vmid: g for g in (await source.poll()).guests}
-    assert guests[101].stale_fields == ["memory"] and not guests[101].stale
+    assert guests[101].stale_fields == ["memory"]
+    assert not guests[101].stale
     assert guests[100].stale_fields == []
     assert guests[101].cpu == 0.25

@@ -86,7 +86,8 @@ def test_fingerprint_forms():
 
 def test_source_type_registered():
     types = pulse_source_types()
-    assert [t.name for t in types] == ["pve"] and types[0].default_port == 8006
+    assert [t.name for t in types] == ["pve"]
+    assert types[0].default_port == 8006
 
 
 def test_validate_lists_every_problem():
@@ -130,12 +131,14 @@ async def test_token_header_and_data_envelope():
     assert seen["url"] == "https://pve1.example:8006/api2/json/version"
 
 
-async def test_401_is_an_auth_error_naming_the_host_without_secrets():
+async def test_401_auth_error_without_secret():
     client = _client(lambda request: pve_error(401, "authentication failure"))
     with pytest.raises(SourceAuthError) as info:
         await client.get("/cluster/resources")
     text = str(info.value)
-    assert "pve1.example:8006" in text and "authentication failure" in text and "API token" in text
+    assert "pve1.example:8006" in text
+    assert "authentication failure" in text
+    assert "API token" in text
     assert SECRET not in text
 
 
@@ -143,7 +146,8 @@ async def test_403_names_the_privilege():
     client = _client(lambda request: pve_error(403, "Permission check failed (/vms/100, VM.GuestAgent.Audit)"))
     with pytest.raises(PVEPermissionError) as info:
         await client.get("/nodes/pve1/qemu/100/agent/get-fsinfo")
-    assert info.value.privilege == "VM.GuestAgent.Audit" and info.value.acl_path == "/vms/100"
+    assert info.value.privilege == "VM.GuestAgent.Audit"
+    assert info.value.acl_path == "/vms/100"
 
 
 async def test_595_names_the_unreachable_node():
@@ -151,7 +155,8 @@ async def test_595_names_the_unreachable_node():
     with pytest.raises(NodeUnreachableError) as info:
         await client.get("/nodes/pve3/qemu")
     assert info.value.node == "pve3"
-    assert "node pve3 is unreachable" in str(info.value) and "No route to host" in str(info.value)
+    assert "node pve3 is unreachable" in str(info.value)
+    assert "No route to host" in str(info.value)
 
 
 async def test_parameter_error_shows_per_field_messages(sample):
@@ -251,3 +256,14 @@ async def test_ticket_posts_send_csrf_token(mock_clock):
     await client.get("/version")
     assert auth.headers("POST")["CSRFPreventionToken"] == "x:y"
     assert "CSRFPreventionToken" not in auth.headers("GET")
+
+
+async def test_ticket_renewed_with_itself_before_expiry(mock_clock):
+    server = TicketServer(mock_clock)
+    auth = TicketAuth("monitor@pve", "secret")
+    client = _client(server, auth)
+    await client.get("/cluster/resources")
+    mock_clock.jump(1.5 * 3600 + 1)
+    await client.get("/cluster/resources")
+    assert server.logins == ["password", "renew"]
+    assert server.rejected == 0

@@ -16,7 +16,7 @@ def _guests(items, now=1000.0, rates=None):
     return {g.vmid: g for g in (nz.guest_from_resource("lab", item, now, rates) for item in items) if g is not None}
 
 
-def test_vm_disk_from_cluster_resources_is_unknown_never_zero(sample):
+def test_vm_disk_unknown_not_zero(sample):
     items = sample("pve-cluster-resources.go-proxmox-pve7x.json")["data"]
     guests = _guests(items)
     assert guests, "the sample holds guests"
@@ -50,23 +50,27 @@ def test_nodes_and_storage_from_cluster_resources(sample):
     assert {node.name for node in nodes} == {"node1", "node2", "node3", "node4"}
     node1 = next(node for node in nodes if node.name == "node1")
     assert node1.id == "lab-node1"
-    assert node1.memory.used == 2113265664 and node1.memory.total == 65919459328
-    assert node1.status == "online" and node1.is_cluster_member
+    assert node1.memory.used == 2113265664
+    assert node1.memory.total == 65919459328
+    assert node1.status == "online"
+    assert node1.is_cluster_member
     storages = [nz.storage_from_resource("lab", item) for item in items if item["type"] == "storage"]
     # Shared or not, every node lists its own entry: ids include the node.
     assert len({storage.id for storage in storages}) == len(storages) == 12
     zfs3 = next(s for s in storages if s.id == "lab-node3-local-zfs")
-    assert zfs3.usage.used == 98304 and zfs3.active
+    assert zfs3.usage.used == 98304
+    assert zfs3.active
 
 
-def test_container_disk_is_real_and_stopped_vm_has_no_size(sample):
+def test_container_disk_real_stopped_vm_unknown(sample):
     guests = _guests(sample("pve-cluster-resources-type-vm.community-proxmox.json")["data"])
     container = guests[102]
     assert container.type == "lxc"
     assert container.disk.used == 352190464
     assert container.disk.percent == pytest.approx(352190464 * 100 / 10737418240)
     stopped_vm = guests[101]
-    assert stopped_vm.disk.total is None and stopped_vm.disk.used is None
+    assert stopped_vm.disk.total is None
+    assert stopped_vm.disk.used is None
     assert stopped_vm.disk.unknown_reason == "guest is not running"
     assert stopped_vm.pool == "pool1"
     # A stopped container's disk is not 0 %, it is unknown.
@@ -108,8 +112,10 @@ def test_container_template_flag_only_when_set(sample):
 def test_qemu_list_with_string_vmid(sample):
     item = sample("pve-qemu-list.telegraf.json")["data"][0]
     guest = nz.guest_from_resource("lab", item, 1.0, nz.RateTracker(), kind="qemu")
-    assert guest.vmid == 113 and guest.type == "qemu"
-    assert guest.disk.used is None and guest.disk.total == 10737418240
+    assert guest.vmid == 113
+    assert guest.type == "qemu"
+    assert guest.disk.used is None
+    assert guest.disk.total == 10737418240
 
 
 def test_node_status_pve9_memory_excludes_cache(sample):
@@ -121,8 +127,10 @@ def test_node_status_pve9_memory_excludes_cache(sample):
     assert node.pve_version == "9.1.2"
     assert node.kernel == "6.17.4-1-pve"
     assert node.swap.used == 6283759616
-    assert node.disk.used == 24372563968 and node.disk.total == 100861726720
-    assert node.cpu_model == "Intel(R) N100" and node.cpus == 4
+    assert node.disk.used == 24372563968
+    assert node.disk.total == 100861726720
+    assert node.cpu_model == "Intel(R) N100"
+    assert node.cpus == 4
 
 
 @pytest.mark.parametrize(
@@ -135,7 +143,8 @@ def test_node_status_before_pve9_uses_reported_used(sample, name, version):
     nz.apply_node_status(node, data)
     assert node.memory.used == data["memory"]["used"]
     assert node.pve_version == version
-    assert node.loadavg is not None and all(isinstance(value, float) for value in node.loadavg)
+    assert node.loadavg is not None
+    assert all(isinstance(value, float) for value in node.loadavg)
 
 
 def test_version_majors(sample):
@@ -175,7 +184,8 @@ def test_pbs_backups_on_storage(sample):
     items = sample("pve-storage-content-pbs.community-proxmox.json")["data"]
     backups = [nz.storage_backup_from_content("lab", "pve", "datastore", item) for item in items]
     assert all(b.is_pbs and b.vmid == 931 and b.guest_type == "qemu" for b in backups)
-    assert backups[0].ctime == 1702528474 and backups[0].size == 273804166061
+    assert backups[0].ctime == 1702528474
+    assert backups[0].size == 273804166061
     assert len({b.id for b in backups}) == 2
 
 
@@ -193,8 +203,10 @@ def test_all_guest_vzdump_without_log_is_one_job(sample):
     task = sample("pve-tasks.home-assistant-core.json")["data"][0]
     entries = nz.backup_tasks_from_task("lab", task, None)
     assert len(entries) == 1
-    assert entries[0].vmid is None and entries[0].status == "ok"
-    assert entries[0].start_time == 1774350000 and entries[0].end_time == 1774350433
+    assert entries[0].vmid is None
+    assert entries[0].status == "ok"
+    assert entries[0].start_time == 1774350000
+    assert entries[0].end_time == 1774350433
 
 
 def test_multi_guest_vzdump_gives_one_result_per_guest(sample):
@@ -209,8 +221,10 @@ def test_multi_guest_vzdump_gives_one_result_per_guest(sample):
         "INFO: Backup job finished with errors",
     ]
     entries = {entry.vmid: entry for entry in nz.backup_tasks_from_task("lab", dict(task, status="job errors"), log)}
-    assert entries[100].status == "ok" and entries[100].size == int(1.5 * 1024**3)
-    assert entries[101].status == "failed" and entries[101].error == "unable to freeze filesystem"
+    assert entries[100].status == "ok"
+    assert entries[100].size == int(1.5 * 1024**3)
+    assert entries[101].status == "failed"
+    assert entries[101].error == "unable to freeze filesystem"
     assert len({entry.id for entry in entries.values()}) == 2
 
 
@@ -256,11 +270,12 @@ def test_fsinfo_sums_real_filesystems_only():
 
 def test_fsinfo_without_real_filesystems_is_unknown_with_reason():
     usage, filesystems = nz.vm_disk_from_fsinfo([{"name": "tmpfs", "mountpoint": "/run", "type": "tmpfs", "total-bytes": 1, "used-bytes": 1}], 8 * GiB)
-    assert usage.used is None and filesystems == []
+    assert usage.used is None
+    assert filesystems == []
     assert usage.unknown_reason == "8 GiB allocated; guest agent reported no usable filesystems"
 
 
-def test_agent_permission_reason_names_the_privilege_of_the_major_version():
+def test_agent_permission_reason_per_major():
     assert nz.reason_permission(9) == "unavailable: permission VM.GuestAgent.Audit"
     assert nz.reason_permission(8) == "unavailable: permission VM.Monitor"
 
@@ -282,4 +297,5 @@ def test_snapshot_list_skips_current():
     ]
     snapshots = nz.snapshots_from_list("lab", "pve1", 100, "qemu", items)
     assert [s.name for s in snapshots] == ["before-upgrade"]
-    assert snapshots[0].vmstate is True and snapshots[0].snaptime == 1700000000
+    assert snapshots[0].vmstate is True
+    assert snapshots[0].snaptime == 1700000000

@@ -39,12 +39,15 @@ def base_complete(result, guests: int, nodes: int) -> None:
     assert len(result.guests) == guests
     assert len([n for n in result.nodes if n.status == "online"]) == nodes
     for node in result.nodes:
-        assert node.cpu is not None and node.memory.used is not None and node.loadavg is not None
+        assert node.cpu is not None
+        assert node.memory.used is not None
+        assert node.loadavg is not None
     for guest in result.guests:
         assert not guest.stale
         assert guest.status in ("running", "stopped")
         if guest.status == "running":
-            assert guest.cpu is not None and guest.memory.total is not None
+            assert guest.cpu is not None
+            assert guest.memory.total is not None
 
 
 async def test_pinned_poll_of_the_demo_cluster():
@@ -54,7 +57,9 @@ async def test_pinned_poll_of_the_demo_cluster():
         base_complete(result, 30, 3)
         assert source.topology.cluster_name == "demo"
         assert all(n.cluster_name == "demo" and n.pve_version for n in result.nodes)
-        assert result.storage and result.storage_backups and result.backup_tasks is not None
+        assert result.storage
+        assert result.storage_backups
+        assert result.backup_tasks is not None
         sim.control.advance(10)
         second = await source.poll()
         running = [g for g in second.guests if g.status == "running"]
@@ -69,7 +74,9 @@ async def test_fingerprint_mismatch_is_a_tls_error():
         with pytest.raises(SourceTLSError, match="fingerprint mismatch"):
             await source.poll()
         report = await source.test_connection()
-        assert not report.ok and report.fingerprint == sim.fingerprint and "mismatch" in report.message
+        assert not report.ok
+        assert report.fingerprint == sim.fingerprint
+        assert "mismatch" in report.message
 
 
 async def test_self_signed_against_system_cas_is_a_tls_error_with_the_pin_to_use():
@@ -78,7 +85,8 @@ async def test_self_signed_against_system_cas_is_a_tls_error_with_the_pin_to_use
         with pytest.raises(SourceTLSError, match="system CAs"):
             await source.poll()
         report = await source.test_connection()
-        assert not report.ok and sim.fingerprint in report.message
+        assert not report.ok
+        assert sim.fingerprint in report.message
 
 
 async def test_insecure_mode_polls():
@@ -101,9 +109,11 @@ async def test_test_connection_reports_the_cluster():
     async with open_simulator(Scenario.demo()) as sim:
         report = await make(sim).test_connection()
         assert report.ok, report.message
-        assert report.reachable and report.authenticated
+        assert report.reachable
+        assert report.authenticated
         assert report.fingerprint == sim.fingerprint
-        assert report.version == "9.1.2" and report.cluster_name == "demo"
+        assert report.version == "9.1.2"
+        assert report.cluster_name == "demo"
         assert report.members == ["pve1", "pve2", "pve3"]
 
 
@@ -131,10 +141,12 @@ async def test_case4_offline_node_on_the_simulator(clock):
         assert nodes == {"pve1": "online", "pve2": "online", "pve3": "offline"}
         for guest in result.guests:
             if guest.node == "pve3":
-                assert guest.stale and guest.status == "unknown"
+                assert guest.stale
+                assert guest.status == "unknown"
                 assert guest.vmid in before
             else:
-                assert not guest.stale and guest.status in ("running", "stopped")
+                assert not guest.stale
+                assert guest.status in ("running", "stopped")
         assert len(result.guests) == len(before)
 
 
@@ -168,9 +180,11 @@ async def test_case6_revoked_token_on_the_simulator():
         await source.poll()
         sim.control.revoke_token_acl()
         result = await source.poll()
-        assert result.visibility_lost and result.guests is None
+        assert result.visibility_lost
+        assert result.guests is None
         report = await make(sim).test_connection()
-        assert not report.ok and "PVEAuditor" in report.message
+        assert not report.ok
+        assert "PVEAuditor" in report.message
 
 
 async def test_case7_ticket_login_survives_expired_tickets(clock):
@@ -205,7 +219,8 @@ async def test_case8_wrong_member_certificate_is_reported_not_trusted(clock):
         source = make(sim, host=members["pve1"], fingerprint=sim.member_fingerprints["pve1"], member_addresses=members)
         result = await source.poll()
         health = {n.name: n.connection_health for n in result.nodes}
-        assert health["pve2"] == "tls" and health["pve3"] == "ok"
+        assert health["pve2"] == "tls"
+        assert health["pve3"] == "ok"
         assert any("pve2" in w and "fingerprint mismatch" in w for w in result.warnings)
 
 
