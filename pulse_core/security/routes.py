@@ -237,11 +237,12 @@ def blueprint(daemon: Any) -> Blueprint:
         response.status_code = 201
         return response
 
-    @bp.get("/api/security/tokens/<token_id>")
-    async def tokens_get(token_id: str) -> Response:
-        token = security().tokens.get(token_id)
+    # Path parameters are camelCase like the rest of the JSON API.
+    @bp.get("/api/security/tokens/<tokenId>")
+    async def tokens_get(tokenId: str) -> Response:  # noqa: N803 - the documented path parameter
+        token = security().tokens.get(tokenId)
         if token is None:
-            raise SecurityError(f"token {token_id!r} not found", 404)
+            raise SecurityError(f"token {tokenId!r} not found", 404)
         reveal = request.args.get("reveal", "").lower() in ("1", "true", "yes")
         if reveal:
             if current_principal() is None:
@@ -249,16 +250,16 @@ def blueprint(daemon: Any) -> Blueprint:
             await record(audit.TOKEN_REVEALED, target=token.name)
         return jsonify(token.public(reveal=reveal))
 
-    @bp.put("/api/security/tokens/<token_id>")
-    async def tokens_update(token_id: str) -> Response:
+    @bp.put("/api/security/tokens/<tokenId>")
+    async def tokens_update(tokenId: str) -> Response:  # noqa: N803 - the documented path parameter
         body = await _json_object()
-        token = await security().tokens.update(token_id, body)
+        token = await security().tokens.update(tokenId, body)
         await record(audit.TOKEN_UPDATED, target=token.name, scopes=",".join(token.scopes))
         return jsonify(token.public())
 
-    @bp.delete("/api/security/tokens/<token_id>")
-    async def tokens_delete(token_id: str) -> Response:
-        token = await security().tokens.delete(token_id)
+    @bp.delete("/api/security/tokens/<tokenId>")
+    async def tokens_delete(tokenId: str) -> Response:  # noqa: N803 - the documented path parameter
+        token = await security().tokens.delete(tokenId)
         await record(audit.TOKEN_DELETED, target=token.name)
         return jsonify({"success": True})
 
