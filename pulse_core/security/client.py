@@ -148,6 +148,8 @@ class ClientResolver:
             )
 
         chain, proto = self._chain(headers)
+        # NOTE: a trusted proxy that sends no forwarding header makes its own address the client, so
+        # a proxy on a private address that omits X-Forwarded-For makes every client look private.
         client = peer_address
         skipped_malformed = False
         for raw in reversed(chain):
