@@ -12,6 +12,7 @@ only what it would have refreshed as stale.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -422,8 +423,13 @@ class PVESource:
                 node.status = "offline"
         offline = await self._node_statuses(nodes, warnings)
         guests = self._build_guests(guest_items, offline, now)
-        budget = self.cadences.interval * self.cadences.detail_share
-        deadline = started + budget
+        deadline = started + self.cadences.interval * self.cadences.detail_share
+        # The scheduler bounds each poll with trio.fail_after. Details and slow
+        # data stop well before that outer deadline, so the base is never lost.
+        outer = trio.current_effective_deadline()
+        if outer != math.inf:
+            now_trio = trio.current_time()
+            deadline = min(deadline, now_trio + (outer - now_trio) * 0.7)
         result = PollResult(instance=self.instance, warnings=warnings)
         # Details and slow data share what is left of the budget; whatever
         # does not finish stays due and goes first next time.

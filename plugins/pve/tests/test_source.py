@@ -122,3 +122,23 @@ async def test_standalone_node_is_not_a_cluster(fake_pve, make_source, resources
     assert not result.nodes[0].is_cluster_member
     assert result.nodes[0].memory.used == 5
     assert result.warnings == []
+
+
+async def test_details_stop_before_the_scheduler_deadline(fake_pve, make_source, pve_cluster, resources, autojump_clock):
+    import httpx
+    import trio
+
+    pve_cluster(fake_pve, ["pve1"])
+    fake_pve.set("/cluster/resources", [resources.node("pve1"), *(resources.guest(100 + i, "pve1") for i in range(20))])
+
+    async def slow_status(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(0.5)
+        return httpx.Response(200, content=b'{"data":{"status":"running","maxmem":1}}')
+
+    for i in range(20):
+        fake_pve.set(f"/nodes/pve1/qemu/{100 + i}/status/current", handler=slow_status)
+    source = make_source(options={"interval": 60, "concurrency": 1})
+    with trio.fail_after(2):
+        result = await source.poll()
+    assert len(result.guests) == 20
+    assert all(guest.cpu == 0.25 for guest in result.guests)
