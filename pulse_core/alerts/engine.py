@@ -54,7 +54,7 @@ class AlertEvent:
 
 
 class AlertEngine:
-    """Holds active alerts and turns state changes into ``AlertEvent``s and notifications."""
+    """Keeps the active alerts and turns state changes into ``AlertEvent``s and notifications."""
 
     def __init__(self, settings: Any, storage: Any, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
@@ -246,13 +246,13 @@ class AlertEngine:
                 await self.storage.save_active_alerts(list(self.active.values()))
                 self._active_dirty = False
             except PulseError:
-                log.exception("Cannot save %d active alerts; retrying after the next poll", len(self.active))
+                log.exception("Failed to save %d active alerts; retrying after the next poll", len(self.active))
         while self._history_queue:
             alert = self._history_queue[0]
             try:
                 await self.storage.append_alert_history(alert)
             except PulseError:
-                log.exception("Cannot write alert %s to the history; retrying after the next poll", alert.id)
+                log.exception("Failed to write alert %s to the history; retrying after the next poll", alert.id)
                 break
             self._history_queue.pop(0)
 
@@ -263,7 +263,7 @@ class AlertEngine:
         try:
             await self._send(notification)
         except PulseError:
-            log.exception("Cannot hand notification %r to the dispatcher", notification.title)
+            log.exception("Failed to hand notification %r to the dispatcher", notification.title)
         # Notified flags live in alert metadata, so they must be persisted with the alerts.
         self._active_dirty = True
 

@@ -7,8 +7,8 @@
     └──────────────────── resolved ◀──held below clear for the delay───────────┘
 
 An unknown value (``None``) changes nothing: it neither starts, fires, clears
-nor resolves, and it does not count as a poll. The machine holds no settings:
-each step receives the effective ``Rule``, so saving settings never changes an
+nor resolves, and it does not count as a poll. The machine stores no settings.
+Each step receives the effective ``Rule``, so saving settings never changes an
 alert whose rule did not change.
 """
 

@@ -6,8 +6,8 @@ Decides which firing and resolved alerts become notifications, and when:
   for ``cooldown_minutes``;
 * rate cap: at most ``max_notifications_per_hour`` firing notifications per resource;
 * flapping: ``changes`` transitions of one key inside ``window_minutes`` send one
-  "flapping" notice, then the key stays quiet for ``quiet_minutes``; when the
-  quiet time ends its receivers are brought up to date;
+  "flapping" notice, then the key stays quiet for ``quiet_minutes``. When the
+  quiet time ends, the receivers get the key's current state;
 * grouping: everything queued within ``grouping_window_seconds`` of the first
   item goes out together, one ``Notification`` per event kind;
 * quiet hours: warnings, and criticals of categories marked in ``hold_critical``,
@@ -238,7 +238,7 @@ class NoiseControl:
         for event, alerts in by_event.items():
             notifications.append(Notification(
                 id=uuid.uuid4().hex,
-                # Escalations go out as firing alerts; ``metadata["escalated"]`` tells them apart.
+                # Escalations go out as firing alerts, marked by ``metadata["escalated"]``.
                 event="alert" if event == "escalated" else event,
                 alerts=alerts,
                 title=_title(event, alerts),

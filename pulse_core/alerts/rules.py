@@ -142,6 +142,8 @@ class StateReader:
                 age = max(0.0, (self.now - since) / DAY_SECONDS)
             yield Observation(key=alert_key(guest.id, "backup_age"), metric="backup_age", value=age, **base)
 
+            # The state cannot tell "snapshots not fetched yet" from "none anywhere", so an
+            # empty list means unknown; an empty list cannot give an old snapshot anyway.
             snap_age: float | None = None
             if current.guest_snapshots:
                 oldest = oldest_snapshot.get(guest.vmid)

@@ -61,15 +61,15 @@ class Step:
     transition: str | None
 
 
-def run_back(steps: list[Step], end: int, holds: Callable[[float, Rule], bool]) -> tuple[float, int] | None:
-    """Find the contiguous run of known values ending at ``end`` that satisfy ``holds``; return (start time, count)."""
+def run_back(steps: list[Step], end: int, predicate: Callable[[float, Rule], bool]) -> tuple[float, int] | None:
+    """Find the contiguous run of known values ending at ``end`` that match ``predicate``; return (start time, count)."""
     start_time, count = None, 0
     for step in reversed(steps[: end + 1]):
         if not step.rule.enabled:
             break
         if step.value is None:
             continue
-        if not holds(step.value, step.rule):
+        if not predicate(step.value, step.rule):
             break
         start_time, count = step.time, count + 1
     return None if start_time is None else (start_time, count)
