@@ -354,6 +354,9 @@ def vm_memory_from_status(status: Mapping[str, Any]) -> tuple[Usage, int | None]
     falls back to ``mem = maxmem`` (or the host's view), which is not the
     guest's usage: the result is unknown then, never 100 %.
     """
+    # NOTE: QEMU's balloon statistics as PVE passes them on carry ``free_mem``
+    # (the guest's MemFree) but no "available" figure, so page cache inside
+    # the guest counts as used here, the same as in the Proxmox UI.
     maxmem = as_int(status.get("maxmem"))
     balloon = as_int(status.get("balloon"))
     info = status.get("ballooninfo")

@@ -225,10 +225,19 @@ class PVESource:
 
     def _failover_candidates(self) -> list[PVEClient]:
         candidates = [self._primary] if self._active is not self._primary else []
-        for name, member in self.topology.members.items():
+        for member in self.topology.members.values():
             client = self._member_client(member)
             if client is not None and client is not self._active and member.online and member.reachable is not False:
                 candidates.append(client)
+        if not self.topology.members:
+            # Before the first discovery, configured member addresses are the
+            # only other way in (pinned TLS needs their fingerprints, learned
+            # at discovery, so it cannot use them yet).
+            for name, address in self.config.member_addresses.items():
+                member = Member(name=name, online=True, local=False, ip=None, address=address)
+                client = self._member_client(member)
+                if client is not None and client is not self._active:
+                    candidates.append(client)
         return candidates
 
     def _member_client(self, member: Member) -> PVEClient | None:

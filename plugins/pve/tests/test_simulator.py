@@ -246,3 +246,13 @@ async def test_case9_unreachable_members_on_the_simulator(clock):
         assert source.topology.is_cluster
         warned = sorted(w.split()[2] for w in result.warnings if "is not reachable" in w)
         assert warned == ["pve2", "pve3"]
+
+
+async def test_failover_before_first_discovery(clock):
+    async with open_simulator(Scenario.demo(), member_endpoints=True) as sim:
+        members = sim.member_urls
+        sim.control.set_member_reachable("pve1", False)
+        source = make(sim, host=members["pve1"], fingerprint=None, verify=False, member_addresses=members)
+        result = await source.poll()
+        assert len(result.guests) == 30
+        assert source._active.address != source.config.address
