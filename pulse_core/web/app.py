@@ -50,6 +50,7 @@ def create_app(daemon: Any) -> QuartTrio:
     app.register_blueprint(openapi.blueprint)
     for blueprint in daemon.plugins.blueprints(daemon):
         app.register_blueprint(blueprint)
+        openapi.add_paths(getattr(blueprint, "openapi_paths", None) or {})
     app.register_blueprint(static.blueprint)
     system.install(app, daemon)
     return app

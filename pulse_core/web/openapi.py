@@ -1,15 +1,18 @@
 """The OpenAPI 3.1 document served at ``/api/openapi.json``: every HTTP endpoint Pulse serves.
 
-All of it lives in this module so each area adds its operations next to the
-others: call ``add_operation`` (or edit the tables below) when you add a route.
-A test compares the document with the application's URL map, so a route
-missing here fails it. Schemas are JSON Schema 2020-12, as OpenAPI 3.1 uses.
+The core's operations all live in this module, so each area adds its own next
+to the others (edit the tables below or call ``add_operation``). A test
+compares the document with the application's URL map, so a core route missing
+here fails it. A plugin describes its routes by setting ``openapi_paths`` (a
+mapping of path to path item, as in ``PATHS``) on the blueprint it returns;
+``create_app`` merges those in. Schemas are JSON Schema 2020-12, as OpenAPI 3.1 uses.
 Units follow the model: CPU as a 0-1 fraction in the state, usage in percent,
 sizes in bytes, rates in bytes per second, times in epoch seconds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -221,7 +224,7 @@ CONNECTION_REPORT = obj({
 ORIGINS = {"type": "array", "maxItems": 50, "items": {"type": "string", "description": "scheme://host[:port]"}}
 SYSTEM_PROPERTIES = {
     "pollingInterval": {"type": "number", "minimum": 1, "maximum": 3600, "description": "seconds between polls"},
-    "pollingTimeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 300, "description": "seconds per poll"},
+    "pollingTimeout": {"type": "number", "minimum": 1, "maximum": 300, "description": "seconds per poll"},
     "retentionDays": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "days of metric history"},
     "publicUrl": {"type": "string", "maxLength": 500, "description": "URL users reach Pulse at, or empty"},
     "allowedOrigins": ORIGINS,
@@ -518,7 +521,14 @@ OTHER_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
-def add_operation(path: str, method: str, op: dict[str, Any]) -> None:
+def add_paths(paths: Mapping[str, Mapping[str, Any]]) -> None:
+    """Merge path items (``{path: {method: operation}}``) into the document, e.g. from a plugin."""
+    for path, item in paths.items():
+        for method, op in item.items():
+            add_operation(path, method, dict(op) if isinstance(op, Mapping) else op)
+
+
+def add_operation(path: str, method: str, op: Any) -> None:
     """Describe one more endpoint; ``path`` uses OpenAPI ``{param}`` syntax."""
     global _CACHED
     PATHS.setdefault(path, {})[method.lower()] = op

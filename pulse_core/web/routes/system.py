@@ -39,7 +39,7 @@ class SystemSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     polling_interval: float | None = Field(None, alias="pollingInterval", ge=1, le=3600)
-    polling_timeout: float | None = Field(None, alias="pollingTimeout", gt=0, le=300)
+    polling_timeout: float | None = Field(None, alias="pollingTimeout", ge=1, le=300)
     retention_days: int | None = Field(None, alias="retentionDays", ge=1, le=3650)
     public_url: str | None = Field(None, alias="publicUrl", max_length=500)
     allowed_origins: list[str] | None = Field(None, alias="allowedOrigins", max_length=50)
