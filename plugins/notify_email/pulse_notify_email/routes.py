@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import trio
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from pulse_core.errors import ConfigError
 from pulse_core.model import Notification
@@ -29,7 +29,17 @@ def build_test_notification(now: float) -> Notification:
     return Notification(f"test-{uuid.uuid4().hex[:12]}", "test", [alert], "Test email", now)
 
 
+def describe_routes() -> None:
+    """Correct the OpenAPI entry of the test route, which answers 502 when the SMTP server rejects the email."""
+    from pulse_core.web.openapi import ANY_OBJECT, add_operation, operation
+
+    add_operation("/api/notifications/email/test", "post", operation(
+        "Send a test email; a failure is a 502 with the SMTP server's reply code and text", "notifications",
+        ANY_OBJECT, errors=(502,), body=ANY_OBJECT, body_required=False))
+
+
 def create_blueprint(context: Any) -> Blueprint:
+    describe_routes()
     blueprint = Blueprint("pulse_notify_email", __name__)
     lock = trio.Lock()  # serializes read-modify-write of the settings section
 
@@ -54,7 +64,8 @@ def create_blueprint(context: Any) -> Blueprint:
 
     @blueprint.post("/api/notifications/email/test")
     async def test_email() -> Response:
-        data = await read_json_object()
+        # Without a body the saved settings are tested.
+        data = await read_json_object() if await request.get_data(cache=True) else {}
         try:
             config = parse_email_config({**data, "enabled": True}, load_email_config(context.settings))
         except ConfigError as exc:

@@ -98,3 +98,10 @@ async def test_providers_list(client):
                      "Fastmail", "Zoho", "SMTP2GO", "Custom"):
         assert expected in names
     assert all(item["security"] in ("starttls", "tls", "none") for item in providers)
+
+
+async def test_test_email_without_body_uses_saved(client, relay_server):
+    await client.post("/api/notifications/email", json={**BASE, "security": "none", "port": relay_server.port})
+    response = await client.post("/api/notifications/email/test")
+    assert response.status_code == 200
+    assert len(relay_server.handler.messages) == 1
