@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -204,6 +205,50 @@ def test_node_drawer_and_storage_trend(live_pulse: Any, page: Any, shoot: Any) -
     shoot(page, "storage-trend")
 
 
+def test_keyboard_only_use(live_pulse: Any, page: Any) -> None:
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+
+    page.get_by_role("button", name="Node", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("columnheader", name="Node")).to_have_attribute("aria-sort", "ascending")
+
+    name = page.locator(".guest-row .link-button").first
+    name.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(name).to_be_focused()
+
+    page.goto(f"{live_pulse.url}/#/settings/nodes")
+    page.get_by_role("tab", name="Nodes").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="Notifications")).to_be_focused()
+    expect(page.get_by_role("tab", name="Notifications")).to_have_attribute("aria-selected", "true")
+
+
+def test_threshold_saved_from_form(live_pulse: Any, page: Any) -> None:
+    open_page(page, live_pulse, "settings/thresholds")
+    form = page.get_by_role("form", name="Alert thresholds")
+    field = form.locator("#threshold-node-memory-trigger")
+    expect(field).to_be_visible(timeout=WAIT_MS)
+    field.fill("93")
+    form.get_by_role("button", name="Save thresholds").click()
+    expect(form.get_by_role("status")).to_contain_text("Thresholds saved.")
+    with httpx.Client(base_url=live_pulse.url, timeout=30) as client:
+        saved = client.get("/api/notifications/thresholds").json()
+    assert saved["node"]["memory"]["trigger"] == 93
+
+    field.fill("150")
+    form.get_by_role("button", name="Save thresholds").click()
+    expect(form.get_by_role("alert")).to_contain_text("node.memory.trigger")
+
+
 def test_simulator_change_appears_live(live_pulse: Any, page: Any) -> None:
     running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
     vmid = running[-1]
@@ -284,6 +329,40 @@ def test_webhook_test_shows_service_answer(live_pulse: Any, page: Any, receiver:
 
     form.get_by_role("button", name="Save webhook").click()
     expect(page.get_by_role("table", name="Webhooks")).to_contain_text("Loopback receiver")
+
+
+def test_email_test_shows_server_answer(live_pulse: Any, page: Any, shoot: Any) -> None:
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's naming)
+            received.append(envelope.content)
+            return "250 queued by the test relay"
+
+    # aiosmtpd checks readiness by connecting to the configured port, so it needs a real one.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        open_page(page, live_pulse, "settings/notifications")
+        form = page.get_by_role("form", name="Email settings")
+        form.get_by_label("SMTP server").fill("127.0.0.1")
+        form.get_by_label("Encryption").select_option("none")
+        form.get_by_label("Port").fill(str(port))
+        form.get_by_label("From address").fill("pulse@example.test")
+        form.get_by_label("Recipients").fill("ops@example.test")
+        form.get_by_role("button", name="Send test email").click()
+        result = form.get_by_test_id("email-test-result")
+        expect(result).to_contain_text("Test delivered", timeout=WAIT_MS)
+        expect(result).to_contain_text("queued by the test relay")
+        assert len(received) == 1
+        shoot(page, "settings-email-test")
+    finally:
+        controller.stop()
 
 
 def test_acknowledge_alert(live_pulse: Any, page: Any, shoot: Any) -> None:

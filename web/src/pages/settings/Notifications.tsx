@@ -101,8 +101,19 @@ function EmailSettings() {
     if (invalid.length) throw new Error(`Not an email address: ${invalid.join(", ")}`);
     if (form.enabled && !form.server) throw new Error("SMTP server is required when email is enabled.");
     if (form.enabled && to.length === 0) throw new Error("Add at least one recipient.");
-    const { hasPassword: _stored, ...rest } = form;
-    return { ...rest, to, port: Number(form.port), ...(password ? { password } : {}) };
+    // Only the fields the API takes: the loaded config also carries derived ones (tls, startTLS, hasPassword).
+    return {
+      enabled: form.enabled,
+      provider: form.provider,
+      server: form.server.trim(),
+      port: Number(form.port),
+      security: form.security,
+      username: form.username,
+      from: form.from.trim(),
+      to,
+      replyTo: form.replyTo.trim(),
+      ...(password ? { password } : {}),
+    };
   };
   const save = () =>
     action.run(async () => {
