@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
+import pytest
+
 from pulse_core.model import Notification
 from pulse_core.notify.dispatcher import NotificationDispatcher
 from pulse_core.notify.templates import sample_alert
@@ -73,3 +75,33 @@ async def test_hang_then_dead_letter(memory_storage, fake_clock):
     assert "GOTIFY0000" not in item.last_error
     snapshot = await dispatcher.queue_snapshot()
     assert snapshot["deadLetters"][0]["lastError"] == item.last_error
+
+
+SECRET_TARGETS = [
+    ("pushover", "/1/messages.json?token=APPTOKEN0000&user=USERKEY0000", {}, ["APPTOKEN0000", "USERKEY0000"]),
+    ("telegram", "/bot123456:SECRETPART0000/sendMessage", {"chat_id": "42"}, ["SECRETPART0000"]),
+    ("discord", "/api/webhooks/111111/SECRETPATH0000", {}, ["SECRETPATH0000"]),
+    ("gotify", "/message?token=GOTIFY0000", {}, ["GOTIFY0000"]),
+]
+
+
+@pytest.mark.parametrize(("service", "target", "custom", "secrets"), SECRET_TARGETS)
+async def test_queued_secret_targets_stay_private(memory_storage, fake_clock, caplog, service, target, custom, secrets):
+    caplog.set_level(logging.DEBUG)
+    async with open_webhook_receiver() as receiver:
+        url = receiver.url + target
+        receiver.reply(500, f"cannot handle {url}")
+        config = WebhookConfig(id=service, name=service, url=url, service=service, custom_fields=custom)
+        dispatcher = dispatcher_for(memory_storage, fake_clock, [WebhookNotifier(config, timeout=2.0)])
+        await dispatcher.send_notification(Notification("n", "alert", [sample_alert()], "t", fake_clock.now))
+        await dispatcher.process_due()
+        snapshot = str(await dispatcher.queue_snapshot())
+        fake_clock.advance(10)
+        await dispatcher.process_due()
+    assert [request.target.replace("%3A", ":") for request in receiver.requests] == [target, target]
+    [item] = await memory_storage.list_deliveries()
+    assert item.status == "delivered"
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret not in snapshot
+    assert "HTTP 500" in snapshot
