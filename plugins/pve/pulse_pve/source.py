@@ -389,19 +389,52 @@ class PVESource:
             except SourcePermissionError:
                 pass
             self._done("membership", self.cadences.membership)
+
         resources = await self._get("/cluster/resources")
         if not isinstance(resources, list):
             raise PVEResponseError(f"{self._active.label}: /cluster/resources did not return a list", path="/cluster/resources")
         if not resources:
             if self._had_data:
                 warnings.append(
-                    "the API returned no nodes, guests or storage at all; the token's permissions may have been "
+                    "the API returned no nodes, guests or storage at all, so the token's permissions may have been "
                     "revoked; keeping the last known state"
                 )
                 self._log_once("visibility", logging.WARNING, "%s: %s", self.instance, warnings[-1])
                 return PollResult(instance=self.instance, warnings=warnings, visibility_lost=True)
             if first:
                 warnings.append("the API token or user sees no nodes or guests; grant it the PVEAuditor role on /")
+        nodes, guest_items, storage = self._split_resources(resources)
+        offline = await self._node_statuses(nodes, warnings)
+        guests = self._build_guests(guest_items, offline, now)
+
+        # Details and slow data share what is left of the budget. Whatever does
+        # not finish stays due and goes first next time.
+        result = PollResult(instance=self.instance, warnings=warnings)
+        with trio.move_on_at(self._extra_deadline(started)):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._guest_details, guests, offline, warnings)
+                nursery.start_soon(self._slow, result, nodes, storage, guests, offline, warnings)
+        self._apply_details(guests)
+        if self._slow_ran:
+            self._slow_ran = False
+            result.storage_backups = self._collected_backups()
+            result.backup_tasks = self._collected_tasks()
+            result.guest_snapshots = self._collected_snapshots(guests)
+        warnings.extend(self._member_warnings())
+        self._finish_nodes(nodes, now)
+
+        self._last_nodes = {node.name: node for node in nodes.values() if node.status == "online"}
+        self._last_guests = {guest.vmid: guest for guest in guests}
+        self._had_data = bool(resources)
+        self._rates.forget({guest.id for guest in guests})
+        self._details = {vmid: detail for vmid, detail in self._details.items() if vmid in self._last_guests}
+        result.nodes = sorted(nodes.values(), key=lambda node: node.name)
+        result.guests = guests
+        result.storage = self._merge_storage(storage)
+        return result
+
+    def _split_resources(self, resources: list[Any]) -> tuple[dict[str, Node], list[dict[str, Any]], list[Storage]]:
+        """Sort /cluster/resources into nodes, raw guest items and storage, and add offline members."""
         cluster_name = self.topology.cluster_name if self.topology.is_cluster else None
         nodes: dict[str, Node] = {}
         guest_items: list[dict[str, Any]] = []
@@ -418,64 +451,48 @@ class PVESource:
                 if entry is not None:
                     storage.append(entry)
         for name, member in self.topology.members.items():
-            if member.online:
-                if name in nodes and nodes[name].status == "unknown":
-                    nodes[name].status = "online"
-                continue
             node = nodes.get(name)
+            if member.online:
+                if node is not None and node.status == "unknown":
+                    node.status = "online"
+                continue
             if node is None:
                 node = nodes[name] = Node(
                     id=node_id(self.instance, name), name=name, instance=self.instance,
                     cluster_name=cluster_name, is_cluster_member=cluster_name is not None,
                 )
-            if not member.online:
-                node.status = "offline"
-        offline = await self._node_statuses(nodes, warnings)
-        guests = self._build_guests(guest_items, offline, now)
+            node.status = "offline"
+        return nodes, guest_items, storage
+
+    def _extra_deadline(self, started: float) -> float:
+        """Return when detail and slow work must stop in this poll (Trio time)."""
         deadline = started + self.cadences.interval * self.cadences.detail_share
-        # The scheduler bounds each poll with trio.fail_after. Details and slow
-        # data stop well before that outer deadline, so the base is never lost.
+        # The scheduler bounds each poll with trio.fail_after. Extra work stops
+        # well before that outer deadline, so the base metrics are never lost.
         outer = trio.current_effective_deadline()
         if outer != math.inf:
-            now_trio = trio.current_time()
-            deadline = min(deadline, now_trio + (outer - now_trio) * 0.7)
-        result = PollResult(instance=self.instance, warnings=warnings)
-        # Details and slow data share what is left of the budget; whatever
-        # does not finish stays due and goes first next time.
-        with trio.move_on_at(deadline):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._guest_details, guests, offline, warnings)
-                nursery.start_soon(self._slow, result, nodes, storage, guests, offline, warnings)
-        self._apply_details(guests)
-        if self._slow_ran:
-            self._slow_ran = False
-            result.storage_backups = self._collected_backups()
-            result.backup_tasks = self._collected_tasks()
-            result.guest_snapshots = self._collected_snapshots(guests)
-        warnings.extend(self._member_warnings())
+            now = trio.current_time()
+            deadline = min(deadline, now + (outer - now) * 0.7)
+        return deadline
+
+    def _finish_nodes(self, nodes: dict[str, Node], now: float) -> None:
+        """Add each member's address, connection health and version to its node."""
         for node in nodes.values():
             member = self.topology.members.get(node.name)
             if member is not None:
                 node.host = str(member.address) if member.address else (member.ip or "")
-                node.connection_health = (
-                    "ok" if member.reachable and member.verified is not False
-                    else "tls" if member.verified is False
-                    else "unreachable" if member.reachable is False
-                    else "unknown"
-                )
+                if member.verified is False:
+                    node.connection_health = "tls"
+                elif member.reachable is False:
+                    node.connection_health = "unreachable"
+                elif member.reachable:
+                    node.connection_health = "ok"
+                else:
+                    node.connection_health = "unknown"
             if node.pve_version is None and self.topology.version:
                 node.pve_version = self.topology.version
             if node.status == "online":
                 node.last_seen = now
-        self._last_nodes = {node.name: node for node in nodes.values() if node.status == "online"}
-        self._last_guests = {guest.vmid: guest for guest in guests}
-        self._had_data = bool(resources)
-        self._rates.forget({guest.id for guest in guests})
-        self._details = {vmid: detail for vmid, detail in self._details.items() if vmid in self._last_guests}
-        result.nodes = sorted(nodes.values(), key=lambda node: node.name)
-        result.guests = guests
-        result.storage = self._merge_storage(storage)
-        return result
 
     def _merge_storage(self, resource_storage: list[Storage]) -> list[Storage]:
         """Current usage from /cluster/resources, flags from the last per-node storage lists."""
@@ -595,41 +612,50 @@ class PVESource:
             )
 
     async def _guest_detail(self, guest: Guest, denied: dict[str, str]) -> None:
+        """Refresh whatever is due for one running VM: status/current, then the guest agent."""
         detail = self._details[guest.vmid]
         key = f"detail:{guest.vmid}"
-        base = f"/nodes/{guest.node}/qemu/{guest.vmid}"
         now = trio.current_time()
         if detail.status_at is None or now - detail.status_at >= self.cadences.guest_status:
-            try:
-                async with self._limiter:
-                    status = await self._active.get(base + "/status/current")
-            except PVEPermissionError:
+            if not await self._guest_status(guest, detail):
+                self._backoff.failed(key, trio.current_time())
+                return
+        agent_due = detail.agent_at is None or trio.current_time() - detail.agent_at >= self.cadences.guest_agent
+        if detail.agent_enabled and agent_due and not await self._guest_agent(guest, detail, denied):
+            self._backoff.failed(key, trio.current_time())
+            return
+        self._backoff.succeeded(key)
+
+    async def _guest_status(self, guest: Guest, detail: GuestDetail) -> bool:
+        """Read status/current (memory, balloon, agent flag); return False when the call failed."""
+        try:
+            async with self._limiter:
+                status = await self._active.get(f"/nodes/{guest.node}/qemu/{guest.vmid}/status/current")
+        except SourceError as exc:
+            if isinstance(exc, PVEPermissionError):
                 self.missing_privileges.setdefault("VM.Audit", "VM memory details")
-                detail.stale_fields.add("memory")
-                self._backoff.failed(key, trio.current_time())
-                return
-            except SourceError:
-                detail.stale_fields.add("memory")
-                self._backoff.failed(key, trio.current_time())
-                return
-            detail.status_at = trio.current_time()
-            detail.stale_fields.discard("memory")
-            if isinstance(status, dict):
-                detail.memory, detail.balloon = nz.vm_memory_from_status(status)
-                enabled = nz.as_bool(status.get("agent"))
-                if enabled and not detail.agent_enabled:
-                    detail.agent_at = None
-                detail.agent_enabled = enabled
-                if not enabled:
-                    detail.agent_status = "disabled"
-                    detail.disk = nz.vm_disk_unknown(nz.as_int(status.get("maxdisk")) or guest.disk.total, nz.REASON_NO_AGENT)
-                    detail.filesystems, detail.ip_addresses = [], []
-        if not detail.agent_enabled:
-            self._backoff.succeeded(key)
-            return
-        if detail.agent_at is not None and trio.current_time() - detail.agent_at < self.cadences.guest_agent:
-            self._backoff.succeeded(key)
-            return
+            detail.stale_fields.add("memory")
+            return False
+        detail.status_at = trio.current_time()
+        detail.stale_fields.discard("memory")
+        if not isinstance(status, dict):
+            return True
+        detail.memory, detail.balloon = nz.vm_memory_from_status(status)
+        enabled = nz.as_bool(status.get("agent"))
+        if enabled and not detail.agent_enabled:
+            detail.agent_at = None
+        detail.agent_enabled = enabled
+        if not enabled:
+            detail.agent_status = "disabled"
+            maxdisk = nz.as_int(status.get("maxdisk")) or guest.disk.total
+            detail.disk = nz.vm_disk_unknown(maxdisk, nz.REASON_NO_AGENT)
+            detail.filesystems = []
+            detail.ip_addresses = []
+        return True
+
+    async def _guest_agent(self, guest: Guest, detail: GuestDetail, denied: dict[str, str]) -> bool:
+        """Read filesystems, addresses and OS through the guest agent; return False on a transport failure."""
+        base = f"/nodes/{guest.node}/qemu/{guest.vmid}"
         major = nz.major_version(self.topology.version)
         try:
             async with self._limiter:
@@ -642,7 +668,7 @@ class PVESource:
             detail.agent_status = "permission denied"
             detail.disk = nz.vm_disk_unknown(guest.disk.total, nz.reason_permission(major))
             detail.stale_fields.discard("disk")
-            return
+            return True
         except PVEResponseError as exc:
             detail.agent_at = trio.current_time()
             text = (exc.reason or str(exc)).lower()
@@ -657,11 +683,10 @@ class PVESource:
             detail.disk = nz.vm_disk_unknown(guest.disk.total, reason)
             detail.filesystems = []
             detail.stale_fields.discard("disk")
-            return
+            return True
         except SourceError:
             detail.stale_fields.update(("disk", "ip_addresses"))
-            self._backoff.failed(key, trio.current_time())
-            return
+            return False
         result, error = nz.agent_result(fsinfo)
         if error:
             detail.agent_status = "error"
@@ -691,9 +716,8 @@ class PVESource:
             pass
         except SourceError:
             detail.stale_fields.add("ip_addresses")
-            self._backoff.failed(key, trio.current_time())
-            return
-        self._backoff.succeeded(key)
+            return False
+        return True
 
     def _apply_details(self, guests: list[Guest]) -> None:
         for guest in guests:
