@@ -30,7 +30,7 @@ def build_test_notification(now: float) -> Notification:
 
 
 def describe_routes() -> None:
-    """Correct the OpenAPI entry of the test route, which answers 502 when the SMTP server rejects the email."""
+    """Correct the OpenAPI entry of the test route, which returns 502 when the SMTP server rejects the email."""
     from pulse_core.web.openapi import ANY_OBJECT, add_operation, operation
 
     add_operation("/api/notifications/email/test", "post", operation(

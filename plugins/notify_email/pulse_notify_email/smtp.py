@@ -107,7 +107,7 @@ def _transfer(client: smtplib.SMTP, config: EmailConfig, message: EmailMessage, 
         return _failure(f"{target} did not accept the message: {reply}", code, reply, retryable=400 <= code < 500)
     if refused:
         details = "; ".join(f"{address}: {answer}" for address, answer in refused.items())
-        log.warning("Email accepted by %s, but some recipients were refused: %s", target, details)
+        log.warning("Email accepted by %s, but it rejected some recipients: %s", target, details)
         return DeliveryResult(ok=True, status_code=code, response=f"{reply} (refused: {details})")
     return DeliveryResult(ok=True, status_code=code, response=reply)
 

@@ -2,11 +2,11 @@
 
 Each preset builds its payload in Python from the template variables, so text
 limits and escaping rules of the service are applied in one place. Payload
-shapes follow each service's public API documentation: Discord execute-webhook,
-Slack incoming webhooks with Block Kit, Teams workflow Adaptive Cards and the
-older connector MessageCard, Telegram sendMessage, Gotify POST /message, ntfy
-JSON publishing, Pushover messages.json, PagerDuty Events API v2 and Mattermost
-incoming webhooks.
+shapes follow each service's public API documentation. These are Discord
+execute-webhook, Slack incoming webhooks with Block Kit, Teams workflow
+Adaptive Cards and the older connector MessageCard, Telegram sendMessage,
+Gotify POST /message, ntfy JSON publishing, Pushover messages.json, PagerDuty
+Events API v2 and Mattermost incoming webhooks.
 
 NOTE: the shapes were checked against that documentation and a loopback
 receiver, not against the live services (tests never leave 127.0.0.1).
