@@ -267,3 +267,9 @@ async def test_ticket_renewed_with_itself_before_expiry(mock_clock):
     await client.get("/cluster/resources")
     assert server.logins == ["password", "renew"]
     assert server.rejected == 0
+
+
+def test_token_id_may_include_the_user():
+    auth = TokenAuth("monitor@pve", "monitor@pve!pulse", SECRET)
+    assert auth.headers("GET") == {"Authorization": f"PVEAPIToken=monitor@pve!pulse={SECRET}"}
+    assert SECRET not in repr(auth)

@@ -79,7 +79,7 @@ async def test_fingerprint_mismatch_is_a_tls_error():
         assert "mismatch" in report.message
 
 
-async def test_self_signed_against_system_cas_is_a_tls_error_with_the_pin_to_use():
+async def test_self_signed_system_ca_tls_error():
     async with open_simulator(Scenario.demo()) as sim:
         source = make(sim, fingerprint=None)
         with pytest.raises(SourceTLSError, match="system CAs"):
@@ -151,7 +151,7 @@ async def test_case4_offline_node_on_the_simulator(clock):
 
 
 @pytest.mark.slow
-async def test_case5_large_cluster_with_slow_details_keeps_base_complete(clock):
+async def test_case5_slow_details_base_complete(clock):
     scenario = Scenario(nodes=8, guests=400, cluster_name="big", backup_days=1, pbs=None)
     async with open_simulator(scenario) as sim:
         sim.control.set_latency("/nodes/*/qemu/*/status/current", 0.15)

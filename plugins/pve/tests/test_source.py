@@ -142,3 +142,21 @@ async def test_details_stop_before_the_scheduler_deadline(fake_pve, make_source,
         result = await source.poll()
     assert len(result.guests) == 20
     assert all(guest.cpu == 0.25 for guest in result.guests)
+
+
+async def test_failing_detail_call_backs_off(fake_pve, make_source, pve_cluster, resources, autojump_clock):
+    import trio
+
+    pve_cluster(fake_pve, ["pve1"])
+    fake_pve.set("/cluster/resources", [resources.node("pve1"), resources.guest(100, "pve1")])
+    fake_pve.error("/nodes/pve1/qemu/100/status/current", 500, "got timeout")
+    source = make_source(options={"interval": 10, "guest_status": 1e-6})
+    await source.poll()
+    assert fake_pve.count("/qemu/100/status/current") == 1
+    # Right after the failure the call waits out its backoff (5 to 10 s for the first failure).
+    await source.poll()
+    assert fake_pve.count("/qemu/100/status/current") == 1
+    await trio.sleep(10.1)
+    await source.poll()
+    assert fake_pve.count("/qemu/100/status/current") == 2
+    assert source._backoff.failures("detail:100") == 2
