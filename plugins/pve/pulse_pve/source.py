@@ -29,7 +29,6 @@ from pulse_core import (
     GuestSnapshot,
     Node,
     PollResult,
-    SourceAuthError,
     SourceConnectError,
     SourceError,
     SourcePermissionError,

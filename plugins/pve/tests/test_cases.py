@@ -9,7 +9,6 @@ import pytest
 from pulse_core import SourceConnectError
 from pulse_core.state import State, derive_samples
 
-from .conftest import pve_error
 
 GiB = 1024**3
 
