@@ -54,6 +54,21 @@ from pulse_core.model import (  # noqa: E402
     slugify,
     storage_id,
 )
+from pulse_core.sources.https import (  # noqa: E402
+    Address,
+    HTTPSConnection,
+    TLSPolicy,
+    fetch_certificate,
+    fingerprint_of,
+    insecure_context,
+    is_html,
+    is_tls_failure,
+    normalize_fingerprint,
+    normalize_host,
+    pinned_context,
+    transport_error,
+    verify_pin,
+)
 from pulse_core.protocols import (  # noqa: E402
     Authenticator,
     DaemonContext,

@@ -129,6 +129,11 @@ class Storage:
     status: str = "unknown"
     usage: Usage = field(default_factory=Usage)
     stale: bool = False
+    # For type "pbs": the PBS host, datastore and namespace from the storage
+    # configuration (/storage), which tie PBS backups to the cluster writing them.
+    pbs_server: str | None = None
+    pbs_datastore: str | None = None
+    pbs_namespace: str | None = None
 
 
 @dataclass(slots=True)
@@ -148,6 +153,16 @@ class Datastore:
     removable: bool = False
     error: str | None = None
     stale: bool = False
+    comment: str | None = None
+    # "nonremovable", "mounted" or "notmounted" (PBS 3.3 and later).
+    mount_status: str | None = None
+    # "filesystem" or "s3" (PBS 4).
+    backend_type: str | None = None
+    # Maintenance mode as PBS reports it, e.g. "offline" or "read-only,message=disk swap".
+    maintenance: str | None = None
+    # Backup groups and snapshots over all namespaces; None until they were listed.
+    group_count: int | None = None
+    snapshot_count: int | None = None
 
 
 @dataclass(slots=True)
@@ -158,6 +173,24 @@ class PBSJob:
     last_run: int | None = None
     last_result: str | None = None
     next_run: int | None = None
+    schedule: str | None = None
+    last_upid: str | None = None
+
+
+@dataclass(slots=True)
+class PBSTask:
+    """A finished task of a Proxmox Backup Server (for example a failed backup or verification)."""
+
+    upid: str
+    worker_type: str
+    worker_id: str | None
+    user: str
+    start_time: int
+    end_time: int | None = None
+    # "OK", "WARNINGS: n" or the error text; None while running.
+    status: str | None = None
+    # The datastore the task worked on, when its worker id names one.
+    store: str | None = None
 
 
 @dataclass(slots=True)
@@ -179,6 +212,8 @@ class PBSInstance:
     warnings: list[str] = field(default_factory=list)
     connection_health: str = "unknown"
     stale: bool = False
+    # Failed tasks within the source's task window, newest first.
+    failed_tasks: list[PBSTask] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -249,6 +284,8 @@ class PBSBackup:
     encrypted: bool = False
     owner: str | None = None
     files: list[str] = field(default_factory=list)
+    # "encrypt", "sign-only" or "none" over the snapshot's files; None when the manifest was unreadable.
+    crypt_mode: str | None = None
 
 
 @dataclass(slots=True)

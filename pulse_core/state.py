@@ -172,6 +172,12 @@ def datastore_to_api(store: Datastore) -> dict[str, Any]:
         "removable": store.removable,
         "error": store.error,
         "stale": store.stale,
+        "comment": store.comment,
+        "mountStatus": store.mount_status,
+        "backendType": store.backend_type,
+        "maintenance": store.maintenance,
+        "groupCount": store.group_count,
+        "snapshotCount": store.snapshot_count,
     }
 
 
@@ -190,12 +196,18 @@ def pbs_to_api(pbs: PBSInstance) -> dict[str, Any]:
         "datastores": [datastore_to_api(store) for store in pbs.datastores],
         "jobs": [
             {"id": job.id, "type": job.kind, "store": job.store, "lastRun": job.last_run,
-             "lastResult": job.last_result, "nextRun": job.next_run}
+             "lastResult": job.last_result, "nextRun": job.next_run, "schedule": job.schedule,
+             "lastUpid": job.last_upid}
             for job in pbs.jobs
         ],
         "warnings": pbs.warnings,
         "connectionHealth": pbs.connection_health,
         "stale": pbs.stale,
+        "failedTasks": [
+            {"upid": task.upid, "type": task.worker_type, "workerId": task.worker_id, "user": task.user,
+             "startTime": task.start_time, "endTime": task.end_time, "status": task.status, "store": task.store}
+            for task in pbs.failed_tasks
+        ],
     }
 
 
@@ -230,7 +242,7 @@ def pbs_backup_to_api(backup: PBSBackup) -> dict[str, Any]:
         "namespace": backup.namespace, "backupType": backup.backup_type, "vmid": backup.backup_id,
         "backupTime": backup.backup_time, "size": backup.size, "protected": backup.protected,
         "comment": backup.comment, "verification": backup.verification, "encrypted": backup.encrypted,
-        "owner": backup.owner, "files": backup.files,
+        "owner": backup.owner, "files": backup.files, "cryptMode": backup.crypt_mode,
     }
 
 

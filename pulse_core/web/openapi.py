@@ -105,7 +105,9 @@ DATASTORE = obj({
     "usage": nullable("number"), "deduplicationFactor": nullable("number"), "estimatedFull": nullable("integer"),
     "gcStatus": nullable("string"), "gcLastRun": nullable("integer"), "namespaces": STRINGS,
     "removable": BOOLEAN, "error": nullable("string"), "stale": BOOLEAN,
-})
+    "comment": nullable("string"), "mountStatus": nullable("string"), "backendType": nullable("string"),
+    "maintenance": nullable("string"), "groupCount": nullable("integer"), "snapshotCount": nullable("integer"),
+}, required=["id", "name", "instance", "status", "total", "used", "free", "usage", "removable", "error", "stale"])
 
 PBS_INSTANCE = obj({
     "id": STRING, "name": STRING, "host": STRING, "status": STRING, "version": nullable("string"),
@@ -114,9 +116,16 @@ PBS_INSTANCE = obj({
     "jobs": array(obj({
         "id": STRING, "type": STRING, "store": STRING, "lastRun": nullable("integer"),
         "lastResult": nullable("string"), "nextRun": nullable("integer"),
-    })),
+        "schedule": nullable("string"), "lastUpid": nullable("string"),
+    }, required=["id", "type", "store", "lastRun", "lastResult", "nextRun"])),
     "warnings": STRINGS, "connectionHealth": STRING, "stale": BOOLEAN,
-})
+    "failedTasks": array(obj({
+        "upid": STRING, "type": STRING, "workerId": nullable("string"), "user": STRING,
+        "startTime": INTEGER, "endTime": nullable("integer"), "status": nullable("string"),
+        "store": nullable("string"),
+    })),
+}, required=["id", "name", "host", "status", "version", "cpu", "memory", "disk", "uptime", "loadAverage",
+             "datastores", "jobs", "warnings", "connectionHealth", "stale"])
 
 BACKUP_TASK = obj({
     "id": STRING, "upid": STRING, "node": STRING, "instance": STRING, "vmid": nullable("integer"),
@@ -141,8 +150,9 @@ PBS_BACKUP = obj({
     "backupType": {"type": "string", "enum": ["vm", "ct", "host"]}, "vmid": STRING, "backupTime": INTEGER,
     "size": nullable("integer"), "protected": BOOLEAN, "comment": nullable("string"),
     "verification": {"type": "string", "enum": ["ok", "failed", "none"]}, "encrypted": BOOLEAN,
-    "owner": nullable("string"), "files": STRINGS,
-})
+    "owner": nullable("string"), "files": STRINGS, "cryptMode": nullable("string"),
+}, required=["id", "instance", "datastore", "namespace", "backupType", "vmid", "backupTime", "size", "protected",
+             "comment", "verification", "encrypted", "owner", "files"])
 
 CONNECTION_HEALTH = obj({
     "instance": STRING, "healthy": BOOLEAN, "status": STRING, "message": STRING,

@@ -1,0 +1,1 @@
+"""Building blocks shared by source plugins that talk to Proxmox HTTPS APIs."""
