@@ -480,7 +480,10 @@ class PVESource:
             member = self.topology.members.get(node.name)
             if member is not None:
                 node.host = str(member.address) if member.address else (member.ip or "")
-                if member.verified is False:
+                if member.local and self._active is self._primary:
+                    # This poll reached the node through the configured endpoint.
+                    node.connection_health = "ok"
+                elif member.verified is False:
                     node.connection_health = "tls"
                 elif member.reachable is False:
                     node.connection_health = "unreachable"

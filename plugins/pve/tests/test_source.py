@@ -121,6 +121,7 @@ async def test_standalone_node_is_not_a_cluster(fake_pve, make_source, resources
     assert result.nodes[0].cluster_name is None
     assert not result.nodes[0].is_cluster_member
     assert result.nodes[0].memory.used == 5
+    assert result.nodes[0].connection_health == "ok"
     assert result.warnings == []
 
 
