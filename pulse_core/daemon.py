@@ -274,6 +274,8 @@ class Daemon:
                     hc.errorlog = logging.getLogger("hypercorn.error")
                     hc.graceful_timeout = self.config.server.shutdown_grace_seconds
                     hc.include_server_header = False
+                    # WebSocket ping frames keep idle /ws connections alive through proxies; browsers answer them.
+                    hc.websocket_ping_interval = 30.0
                     self.bound_urls = await nursery.start(
                         lambda task_status: serve(self.app, hc, shutdown_trigger=self._shutdown.wait, task_status=task_status)
                     )

@@ -88,3 +88,25 @@ async def test_auth_required_for_ws_when_configured(live_factory: Any) -> None:
             raise AssertionError("the handshake should have been rejected")
     except HandshakeError as exc:
         assert getattr(exc, "status_code", 401) in (401, 403)
+
+
+async def test_gzip_encoding_sends_compressed_frames(live: Daemon) -> None:
+    import gzip
+
+    async with open_websocket_url(ws_url(live) + "?encoding=gzip", max_message_size=16 * 1024 * 1024) as ws:
+        first = await ws.get_message()
+        update = await ws.get_message()
+
+    assert isinstance(first, bytes)
+    assert json.loads(gzip.decompress(first))["type"] == "initialState"
+    assert json.loads(gzip.decompress(update))["type"] == "rawData"
+
+
+async def test_unknown_encoding_is_rejected(live: Daemon) -> None:
+    from trio_websocket import ConnectionRejected
+
+    try:
+        async with open_websocket_url(ws_url(live) + "?encoding=brotli"):
+            raise AssertionError("the handshake should have been rejected")
+    except ConnectionRejected as exc:
+        assert exc.status_code == 403
