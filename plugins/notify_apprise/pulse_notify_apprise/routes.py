@@ -28,29 +28,32 @@ def build_test_notification(now: float) -> Notification:
     return Notification(f"test-{uuid.uuid4().hex[:12]}", "test", [alert], "Pulse test notification", now)
 
 
-def describe_routes() -> None:
-    """Add this plugin's routes to the OpenAPI document."""
-    from pulse_core.web.openapi import ANY_OBJECT, BOOLEAN, STRING, add_operation, array, obj, operation, path_param
+def openapi_paths() -> dict[str, Any]:
+    """Return the OpenAPI path items of this plugin's routes."""
+    from pulse_core.web.openapi import ANY_OBJECT, BOOLEAN, STRING, array, obj, operation, path_param
 
     target = obj({"id": STRING, "name": STRING, "url": STRING, "enabled": BOOLEAN})
     body = obj({"name": STRING, "url": STRING, "enabled": BOOLEAN}, required=[])
-    target_id = [path_param("targetId", "apprise target id")]
-    add_operation("/api/notifications/apprise", "get", operation("List apprise targets (URLs in privacy form)",
-                                                                 "notifications", array(target)))
-    add_operation("/api/notifications/apprise", "post", operation("Add an apprise target", "notifications", target,
-                                                                  status=201, body=body))
-    add_operation("/api/notifications/apprise/{targetId}", "put", operation(
-        "Change an apprise target", "notifications", target, errors=(404,), body=body, parameters=target_id))
-    add_operation("/api/notifications/apprise/{targetId}", "delete", operation(
-        "Remove an apprise target", "notifications", ANY_OBJECT, errors=(404,), parameters=target_id))
-    add_operation("/api/notifications/apprise/test", "post", operation(
-        "Send a test notification through an apprise URL or a saved target", "notifications", ANY_OBJECT,
-        errors=(404, 502), body=body))
+    return {
+        "/api/notifications/apprise": {
+            "get": operation("List apprise targets (URLs in privacy form)", "notifications", array(target)),
+            "post": operation("Add an apprise target", "notifications", target, status=201, body=body),
+        },
+        "/api/notifications/apprise/{targetId}": {
+            "parameters": [path_param("targetId", "apprise target id")],
+            "put": operation("Change an apprise target", "notifications", target, errors=(404,), body=body),
+            "delete": operation("Remove an apprise target", "notifications", ANY_OBJECT, errors=(404,)),
+        },
+        "/api/notifications/apprise/test": {
+            "post": operation("Send a test notification through an apprise URL or a saved target", "notifications",
+                              ANY_OBJECT, errors=(404, 502), body=body),
+        },
+    }
 
 
 def create_blueprint(context: Any) -> Blueprint:
-    describe_routes()
     blueprint = Blueprint("pulse_notify_apprise", __name__)
+    blueprint.openapi_paths = openapi_paths()  # type: ignore[attr-defined]
     lock = trio.Lock()  # serializes read-modify-write of the settings section
 
     async def save(targets: list[AppriseTarget]) -> None:

@@ -29,18 +29,21 @@ def build_test_notification(now: float) -> Notification:
     return Notification(f"test-{uuid.uuid4().hex[:12]}", "test", [alert], "Test email", now)
 
 
-def describe_routes() -> None:
-    """Correct the OpenAPI entry of the test route, which returns 502 when the SMTP server rejects the email."""
-    from pulse_core.web.openapi import ANY_OBJECT, add_operation, operation
+def openapi_paths() -> dict[str, Any]:
+    """Return the OpenAPI entry of the test route, which returns 502 when the SMTP server rejects the email."""
+    from pulse_core.web.openapi import ANY_OBJECT, operation
 
-    add_operation("/api/notifications/email/test", "post", operation(
-        "Send a test email; a failure is a 502 with the SMTP server's reply code and text", "notifications",
-        ANY_OBJECT, errors=(502,), body=ANY_OBJECT, body_required=False))
+    return {
+        "/api/notifications/email/test": {
+            "post": operation("Send a test email; a failure is a 502 with the SMTP server's reply code and text",
+                              "notifications", ANY_OBJECT, errors=(502,), body=ANY_OBJECT, body_required=False),
+        },
+    }
 
 
 def create_blueprint(context: Any) -> Blueprint:
-    describe_routes()
     blueprint = Blueprint("pulse_notify_email", __name__)
+    blueprint.openapi_paths = openapi_paths()  # type: ignore[attr-defined]
     lock = trio.Lock()  # serializes read-modify-write of the settings section
 
     @blueprint.get("/api/notifications/email")

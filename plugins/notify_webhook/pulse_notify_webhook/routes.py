@@ -53,22 +53,26 @@ def _problems_response(exc: ConfigError) -> Response:
     return error_response("; ".join(exc.problems), 400)
 
 
-def describe_routes() -> None:
-    """Correct the OpenAPI entries whose status codes differ from the defaults (201 on create, 502 on a failed test)."""
-    from pulse_core.web.openapi import ANY_OBJECT, BOOLEAN, STRING, add_operation, obj, operation
+def openapi_paths() -> dict[str, Any]:
+    """Return the OpenAPI operations whose status codes differ from the core's entries (201, 502)."""
+    from pulse_core.web.openapi import ANY_OBJECT, BOOLEAN, STRING, obj, operation
 
     body = obj({"name": STRING, "url": STRING, "method": STRING, "service": STRING, "enabled": BOOLEAN,
                 "template": STRING, "headers": ANY_OBJECT, "customFields": ANY_OBJECT, "hmacSecret": STRING}, required=[])
-    add_operation("/api/notifications/webhooks", "post", operation("Create a webhook", "notifications", ANY_OBJECT,
-                                                                   status=201, body=body))
-    add_operation("/api/notifications/webhooks/test", "post", operation(
-        "Send a test notification to a webhook; a non-2xx reply is a 502 with the service's status and body",
-        "notifications", ANY_OBJECT, errors=(404, 502), body=body))
+    return {
+        "/api/notifications/webhooks": {
+            "post": operation("Create a webhook", "notifications", ANY_OBJECT, status=201, body=body),
+        },
+        "/api/notifications/webhooks/test": {
+            "post": operation("Send a test notification to a webhook; a non-2xx reply is a 502 with the service's "
+                              "status and body", "notifications", ANY_OBJECT, errors=(404, 502), body=body),
+        },
+    }
 
 
 def create_blueprint(context: Any) -> Blueprint:
-    describe_routes()
     blueprint = Blueprint("pulse_notify_webhook", __name__)
+    blueprint.openapi_paths = openapi_paths()  # type: ignore[attr-defined]
     lock = trio.Lock()  # serializes read-modify-write of the settings section
 
     async def save(webhooks: list[WebhookConfig]) -> None:
