@@ -128,3 +128,16 @@ async def test_closed_port_is_connect_error(relay_server):
     assert not result.ok
     assert result.retryable
     assert "cannot connect to 127.0.0.1" in result.error
+
+
+async def test_html_body_escapes_alert_text(relay_server):
+    alert = sample_alert(resource_name="<script>x</script>", message='disk "full" & <b>bold</b>')
+    notification = Notification("n1", "alert", [alert], "web-01 disk", 1_700_000_600.0)
+    result = await EmailNotifier(config(relay_server, security="none")).send(notification)
+    assert result.ok
+    message = parse(relay_server.handler.messages[0])
+    html_part = message.get_body(("html",)).get_content()
+    assert "&lt;script&gt;x&lt;/script&gt;" in html_part
+    assert "<script>" not in html_part
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html_part
+    assert '<script>x</script>' in message.get_body(("plain",)).get_content()

@@ -113,3 +113,10 @@ async def test_rate_limiter_spaces_bursts(autojump_clock):
     for _ in range(3):
         await limiter.acquire()
     assert trio.current_time() - start == 30.0
+
+
+async def test_configured_method_is_used(receiver):
+    await notifier(receiver.url + "/put", method="PUT").send(notification("resolved"))
+    [request] = receiver.requests
+    assert request.method == "PUT"
+    assert request.json()["event"] == "resolved"
