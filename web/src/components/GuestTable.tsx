@@ -1,7 +1,7 @@
 import type { JSX } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { GuestBackup } from "../backups";
-import { formatAge, formatDuration, formatRate } from "../format";
+import { formatDuration, formatRate, formatTime } from "../format";
 import type { Guest } from "../types";
 import { PercentBar, StatusDot, Tags, Unknown, UsageBar } from "./ui";
 
@@ -72,8 +72,12 @@ export const COLUMNS: Column[] = [
     label: "Backup",
     sortValue: (row) => row.backup.lastBackup,
     render: (row, now) => (
-      <span class={`freshness freshness-${row.backup.freshness}`} title={row.backup.freshness}>
-        {row.backup.freshness === "missing" ? "none" : formatAge(row.backup.lastBackup, now)}
+      <span
+        class={`freshness freshness-${row.backup.freshness}`}
+        title={row.backup.lastBackup === null ? "no backup found" : `${row.backup.freshness}: ${formatTime(row.backup.lastBackup)}`}
+      >
+        {row.backup.lastBackup === null ? "none" : formatDuration(Math.max(0, now - row.backup.lastBackup))}
+        <span class="sr-only"> ago, {row.backup.freshness}</span>
       </span>
     ),
   },

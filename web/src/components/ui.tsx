@@ -70,11 +70,10 @@ export function Tags({ tags }: { tags: string[] }) {
 }
 
 export function StatusDot({ status }: { status: string }) {
-  const kind = /running|online|ok|available|active|healthy/i.test(status)
-    ? "good"
-    : /stopped|offline|error|failed|unavailable/i.test(status)
-      ? "bad"
-      : "neutral";
+  // Whole words only: "inactive" and "disconnected" contain good words.
+  let kind = "neutral";
+  if (/^(running|online|ok|available|active|healthy|connected)$/i.test(status)) kind = "good";
+  else if (/^(stopped|offline|error|failed|unavailable|inactive|disconnected)$/i.test(status)) kind = "bad";
   return (
     <span class={`status status-${kind}`}>
       <span class="dot" aria-hidden="true" />
