@@ -38,7 +38,7 @@ export function PBSPage() {
                   <th scope="col">Name</th>
                   <th scope="col">Usage</th>
                   <th scope="col">Deduplication</th>
-                  <th scope="col">Full in</th>
+                  <th scope="col">Estimated full</th>
                   <th scope="col">Garbage collection</th>
                   <th scope="col">Namespaces</th>
                 </tr>
@@ -56,7 +56,9 @@ export function PBSPage() {
                       />
                     </td>
                     <td>{store.deduplicationFactor ? `${store.deduplicationFactor.toFixed(2)}×` : <Unknown />}</td>
-                    <td>{store.estimatedFull ? formatAge(now - (store.estimatedFull - now), now).replace(" ago", "") : "-"}</td>
+                    <td title={store.estimatedFull ? formatTime(store.estimatedFull) : undefined}>
+                      {store.estimatedFull ? `in ${formatDuration(Math.max(0, store.estimatedFull - now))}` : "-"}
+                    </td>
                     <td>
                       {store.gcStatus ?? "-"}
                       {store.gcLastRun ? <span class="muted small"> ({formatAge(store.gcLastRun, now)})</span> : null}
