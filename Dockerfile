@@ -23,7 +23,8 @@ RUN groupadd --system --gid 1000 pulse \
 COPY --from=wheels /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY deploy/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
-USER pulse
+# A numeric user lets Kubernetes' runAsNonRoot check the image without resolving names.
+USER 1000:1000
 ENV PULSE_DATA_DIR=/data PULSE_BIND=0.0.0.0 FRONTEND_PORT=7655 PULSE_DOCKER=true
 VOLUME ["/data"]
 EXPOSE 7655
