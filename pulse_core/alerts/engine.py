@@ -65,6 +65,7 @@ class AlertEngine:
         self.noise = NoiseControl()
         self.noise.settings = self.config.noise
         self._machines: dict[str, MetricMachine] = {}
+        self._resolver: RuleResolver | None = None
         self._by_key: dict[str, Alert] = {}
         self._first_seen: dict[str, float] = {}
         self._lock = trio.Lock()
@@ -131,12 +132,16 @@ class AlertEngine:
             return events
 
     def _evaluate(self, state: Any, now: float) -> list[AlertEvent]:
-        resolver = RuleResolver(self.config)
+        if self._resolver is None or self._resolver.settings is not self.config:
+            self._resolver = RuleResolver(self.config)
+        resolver = self._resolver
         self.noise.settings = self.config.noise
         events: list[AlertEvent] = []
         seen: set[str] = set()
         for observation in StateReader(now, self._first_seen).observations(state):
             seen.add(observation.key)
+            if observation.value is None and observation.key not in self._machines:
+                continue  # unknown and nothing in progress: no rule can start from it
             spec = METRICS[(observation.resource_type, observation.metric)]
             rule = resolver.rule(
                 observation.resource_type, observation.metric, observation.resource_id, observation.tags

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulse_core.backups import match_groups
 from pulse_core.model import BackupTask, Guest, datastore_id
 
 DAY_SECONDS = 86_400.0
@@ -69,9 +70,12 @@ class StateReader:
         self.now = now
         # When each guest was first seen, so "never backed up" ages from that moment.
         self.first_seen = first_seen
+        self.pbs_known = False
 
     def observations(self, state: Any) -> Iterator[Observation]:
         pbs_backup_times = self._pbs_backup_times(state)
+        # Any PBS snapshot shows backups are monitored, even one no guest of this instance matched.
+        self.pbs_known = any(current.pbs_backups for current in state.instances.values())
         for instance, current in state.instances.items():
             health = current.health
             marker = (current.last_update, getattr(health, "last_success", None), getattr(health, "last_error", None))
@@ -116,7 +120,7 @@ class StateReader:
                 continue
             previous = oldest_snapshot.get(snapshot.vmid)
             oldest_snapshot[snapshot.vmid] = snapshot.snaptime if previous is None else min(previous, snapshot.snaptime)
-        backups_known = bool(current.backup_tasks or current.storage_backups or pbs_backup_times)
+        backups_known = bool(current.backup_tasks or current.storage_backups or self.pbs_known)
         for guest in current.guests:
             if guest.template:
                 continue
@@ -186,20 +190,32 @@ class StateReader:
         for backup in current.storage_backups:
             record(backup.vmid, backup.ctime)
         for guest in current.guests:
-            # NOTE: PBS backup groups carry only the vmid, so a backup of the same vmid from
-            # another cluster on a shared PBS counts as this guest's backup too.
-            record(guest.vmid, pbs_backup_times.get(str(guest.vmid)))
+            # Keyed by guest id: pulse_core.backups matched each PBS group to its cluster's guest.
+            record(guest.vmid, pbs_backup_times.get(guest.id))
         return times
 
     @staticmethod
     def _pbs_backup_times(state: Any) -> dict[str, float]:
+        """Return the newest PBS backup time per guest id, over every PBS connection."""
+        instances = list(state.instances.values())
+        pbs_backups = [backup for current in instances for backup in current.pbs_backups]
+        if not pbs_backups:
+            return {}
+        matches = match_groups(
+            [guest for current in instances for guest in current.guests],
+            pbs_backups,
+            [entry for current in instances for entry in current.storage],
+            [item for current in instances for item in current.storage_backups],
+            {pbs.id: pbs.host for current in instances for pbs in current.pbs},
+        )
         times: dict[str, float] = {}
-        for current in state.instances.values():
-            for backup in current.pbs_backups:
-                if backup.backup_type == "host":
-                    continue
-                if backup.backup_time > times.get(backup.backup_id, float("-inf")):
-                    times[backup.backup_id] = float(backup.backup_time)
+        for backup in pbs_backups:
+            match = matches.get((backup.instance, backup.datastore, backup.namespace, backup.backup_type,
+                                 backup.backup_id))
+            # An ambiguous group counts for every candidate guest, as a backup may be theirs.
+            for guest_id in match.guest_ids if match else ():
+                if backup.backup_time > times.get(guest_id, float("-inf")):
+                    times[guest_id] = float(backup.backup_time)
         return times
 
     # --- storage -------------------------------------------------------------------------------

@@ -361,30 +361,45 @@ def validation_problems(exc: ValidationError) -> list[str]:
 
 
 class RuleResolver:
-    """Compute effective rules per resource and metric from one settings snapshot."""
+    """Compute effective rules per resource and metric from one settings snapshot.
+
+    Rules are cached by metric and the set of matching overrides, because most
+    resources share the defaults and computing a rule dumps pydantic models.
+    """
 
     def __init__(self, settings: AlertSettings) -> None:
         self.settings = settings
         self._tag_overrides = sorted(
-            (key[len(TAG_PREFIX):].strip().lower(), value)
-            for key, value in settings.overrides.items()
+            (key[len(TAG_PREFIX):].strip().lower(), key)
+            for key in settings.overrides
             if key.startswith(TAG_PREFIX)
         )
+        self._cache: dict[tuple[str, str, tuple[str, ...]], Rule] = {}
 
-    def matching_overrides(self, resource_id: str, tags: Iterable[str]) -> list[ResourceOverride]:
-        wanted = {tag.strip().lower() for tag in tags}
-        found = [override for tag, override in self._tag_overrides if tag in wanted]
-        exact = self.settings.overrides.get(resource_id)
-        if exact is not None:
-            found.append(exact)
-        return found
+    def matching_override_keys(self, resource_id: str, tags: Iterable[str]) -> tuple[str, ...]:
+        """Return the keys of the overrides that apply, tag overrides first, in the order they apply."""
+        found: list[str] = []
+        if self._tag_overrides:
+            wanted = {tag.strip().lower() for tag in tags}
+            found = [key for tag, key in self._tag_overrides if tag in wanted]
+        if resource_id in self.settings.overrides:
+            found.append(resource_id)
+        return tuple(found)
 
     def rule(self, resource_type: str, metric: str, resource_id: str, tags: Iterable[str] = ()) -> Rule:
+        keys = self.matching_override_keys(resource_id, tags)
+        cache_key = (resource_type, metric, keys)
+        cached = self._cache.get(cache_key)
+        if cached is None:
+            cached = self._cache[cache_key] = self._compute(resource_type, metric, keys)
+        return cached
+
+    def _compute(self, resource_type: str, metric: str, override_keys: tuple[str, ...]) -> Rule:
         spec = METRICS[(resource_type, metric)]
         if not self.settings.enabled:
             return DISABLED_RULE
         base = getattr(getattr(self.settings, resource_type), metric)
-        overrides = self.matching_overrides(resource_id, tags)
+        overrides = [self.settings.overrides[key] for key in override_keys]
         if any(override.disabled for override in overrides):
             return DISABLED_RULE
         values: dict[str, Any] = base.model_dump()
