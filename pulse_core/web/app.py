@@ -2,7 +2,7 @@
 
 Order matters: the error envelope first, then the request guard (auth, CSRF,
 rate limits, headers), then the core's routes, the plugins' blueprints, and
-last the web UI, whose SPA fallback answers only paths nothing else claimed.
+last the web UI, whose SPA fallback serves only paths nothing else claimed.
 """
 
 from __future__ import annotations

@@ -55,6 +55,8 @@ SELF_AUDITED_PREFIXES = (
     IMPORT_PATH,
 )
 WEBSOCKET_PATH = "/ws"
+# The Prometheus exposition lists every guest, node and storage by name, so it needs a principal too.
+METRICS_PATH = "/metrics"
 SAFE_METHODS = csrf.SAFE_METHODS
 
 
@@ -91,7 +93,7 @@ def needs_principal(method: str, path: str, auth_configured: bool) -> bool:
     # CORS preflight requests never carry credentials, and the response reveals only the allowed methods.
     if not auth_configured or method.upper() == "OPTIONS":
         return False
-    if path == WEBSOCKET_PATH:
+    if path in (WEBSOCKET_PATH, METRICS_PATH):
         return True
     return path.startswith("/api/") and path not in PUBLIC_API_PATHS
 

@@ -3,8 +3,8 @@
 The core's operations all live in this module, so each area adds its own next
 to the others (edit the tables below or call ``add_operation``). A test
 compares the document with the application's URL map, so a core route missing
-here fails it. A plugin describes its routes by setting ``openapi_paths`` (a
-mapping of path to path item, as in ``PATHS``) on the blueprint it returns;
+here fails it. A plugin describes its routes by setting ``openapi_paths`` on
+the blueprint it returns: a mapping of path to path item, as in ``PATHS``.
 ``create_app`` merges those in. Schemas are JSON Schema 2020-12, as OpenAPI 3.1 uses.
 Units follow the model: CPU as a 0-1 fraction in the state, usage in percent,
 sizes in bytes, rates in bytes per second, times in epoch seconds.
@@ -296,7 +296,7 @@ ERROR_TEXT = {
     502: "an upstream server failed",
     503: "not available right now",
 }
-# Every API operation may answer these, because the request guard applies to all of them.
+# Every API operation may return these, because the request guard applies to all of them.
 COMMON_ERRORS = (401, 403, 429, 500)
 
 
@@ -397,6 +397,18 @@ PATHS: dict[str, dict[str, Any]] = {
                                           ref("PVEBackups"))},
     "/api/backups/pbs": {"get": operation("PBS backup snapshots", "backups",
                                           obj({"pbsBackups": array(ref("PBSBackup"))}))},
+    "/api/backups/guests": {"get": operation(
+        "The last backup of every guest over PBS, PVE storage and vzdump tasks", "backups",
+        obj({"guests": array(obj({
+            "guestId": STRING, "instance": STRING, "vmid": INTEGER, "time": nullable("integer"),
+            "source": nullable("string", description="pbs, pve or task"),
+            "verification": nullable("string", description="ok, failed or none for a PBS snapshot"),
+            "pbsInstance": nullable("string"), "datastore": nullable("string"), "namespace": nullable("string"),
+            "ambiguous": BOOLEAN, "ambiguousWith": STRINGS, "missing": BOOLEAN,
+        }))}),
+        description="A PBS backup group names only a type and VMID. When guests of several PVE connections "
+                    "match it and their PBS storage settings cannot tell them apart, it counts for each of them "
+                    "and ambiguous is true. missing is true without a backup in the last 2 days.")},
     "/api/snapshots": {"get": operation("Guest snapshots", "backups", obj({"snapshots": array(ref("GuestSnapshot"))}))},
     "/api/config/nodes": {
         "get": operation("List configured nodes (secrets are never returned)", "nodes", array(ref("NodeConfig"))),

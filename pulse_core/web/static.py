@@ -1,7 +1,7 @@
 """Serves the built web UI from ``static/dist``: index.html, hashed assets and the SPA fallback.
 
 Vite writes content-hashed file names under ``assets/``, so those can be cached
-for a year; ``index.html`` names the current hashes and must be revalidated on
+for a year. ``index.html`` names the current hashes and must be revalidated on
 every load, so it is sent with ``no-cache``.
 """
 
@@ -47,8 +47,8 @@ async def asset(filename: str) -> Response:
 async def spa_fallback() -> Response | None:
     """Return the UI for a non-API GET path that no route matched, or None when a 404 is right.
 
-    Files at the top of ``dist`` (favicon, robots.txt) are sent as they are; any
-    other path gets index.html so the browser's client-side router can handle it.
+    Files at the top of ``dist`` (favicon, robots.txt) are sent as they are. Any
+    other path gets index.html, so the browser's client-side router can handle it.
     """
     path = request.path
     if request.method not in ("GET", "HEAD") or path == "/api" or path.startswith(_NO_FALLBACK_PREFIXES):

@@ -9,7 +9,7 @@ Message format (text frames, JSON objects with a ``type``):
 
 ``<state>`` is the same document as ``GET /api/state``. The server also sends
 WebSocket ping frames every 30 seconds (Hypercorn's ``websocket_ping_interval``,
-set by the daemon), which browsers answer on their own.
+set by the daemon), and browsers reply with pong frames on their own.
 
 A client that connects to ``/ws?encoding=gzip`` gets every message as a binary
 frame holding the gzip-compressed JSON text instead (in a browser:
@@ -143,7 +143,7 @@ class WebSocketHub:
 
 
 async def _read_client(hub: WebSocketHub, client: WebSocketClient) -> None:
-    """Answer the client's ping and requestData messages; ignore anything else."""
+    """Reply to the client's ping and requestData messages and ignore anything else."""
     while True:
         data = await websocket.receive()
         try:

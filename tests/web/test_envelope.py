@@ -1,4 +1,4 @@
-"""Every route answers errors with the {"error": "..."} envelope: 400, 401, 404, 405, 413, 429 and 500."""
+"""Every route returns errors in the {"error": "..."} envelope: 400, 401, 404, 405, 413, 429 and 500."""
 
 from __future__ import annotations
 

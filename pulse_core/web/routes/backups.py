@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import time
+
 from quart import Blueprint, Response
+
+from pulse_core.backups import GuestBackup, last_backups
 
 from pulse_core.state import backup_task_to_api, pbs_backup_to_api, snapshot_to_api, storage_backup_to_api
 from pulse_core.web.jsonio import current_daemon, json_response
@@ -28,7 +32,7 @@ def unified_backups(state: Any) -> list[dict[str, Any]]:
     """Return every backup copy (PVE storage files and PBS snapshots) in one list, newest first.
 
     Each entry has the same keys whatever its source, so a client can sort and
-    filter them together. ``source`` says which API listed the copy: "pve" for
+    filter them together. ``source`` names the API that listed the copy: "pve" for
     files on a PVE storage (a PBS storage included, seen through PVE), "pbs"
     for snapshots listed by the PBS server itself.
     """
@@ -72,6 +76,30 @@ async def backups_pve() -> Response:
 @blueprint.get("/api/backups/pbs")
 async def backups_pbs() -> Response:
     return json_response({"pbsBackups": _pbs(current_daemon().state)})
+
+
+def guest_backup_to_api(entry: GuestBackup) -> dict[str, Any]:
+    return {
+        "guestId": entry.guest_id, "instance": entry.instance, "vmid": entry.vmid, "time": entry.time,
+        "source": entry.source, "verification": entry.verification, "pbsInstance": entry.pbs_instance,
+        "datastore": entry.datastore, "namespace": entry.namespace, "ambiguous": entry.ambiguous,
+        "ambiguousWith": entry.ambiguous_with, "missing": entry.missing,
+    }
+
+
+@blueprint.get("/api/backups/guests")
+async def backups_per_guest() -> Response:
+    state = current_daemon().state
+    entries = last_backups(
+        state.all("guests"),
+        state.all("pbs_backups"),
+        now=time.time(),
+        storage=state.all("storage"),
+        storage_backups=state.all("storage_backups"),
+        backup_tasks=state.all("backup_tasks"),
+        pbs_hosts={pbs.id: pbs.host for pbs in state.all("pbs")},
+    )
+    return json_response({"guests": [guest_backup_to_api(entry) for entry in entries.values()]})
 
 
 @blueprint.get("/api/snapshots")

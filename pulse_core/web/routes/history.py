@@ -144,7 +144,7 @@ async def storage_all() -> Response:
 
 @blueprint.get("/api/storage/<node_ref>")
 async def storage_of_node(node_ref: str) -> Response:
-    """List the storages one node sees; ``node_ref`` is the node's id as in /api/state."""
+    """List the storages of one node; ``node_ref`` is the node's id as in /api/state."""
     daemon = current_daemon()
     if not any(node.id == node_ref for node in daemon.state.all("nodes")):
         raise ApiError(404, f"node not found: {node_ref!r}; node ids are listed in /api/state under nodes[].id")

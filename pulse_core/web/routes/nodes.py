@@ -1,6 +1,6 @@
 """``/api/config/nodes``: list, add, update, remove and test Proxmox VE and PBS connections.
 
-Nodes are stored as snake_case dicts in the "nodes" settings section; the
+Nodes are stored as snake_case dicts in the "nodes" settings section. The
 daemon subscribes to that section, so a saved change starts, restarts or stops
 polling without a restart. Secrets are write-only: responses carry
 ``hasPassword`` and ``hasToken``, never the values.
