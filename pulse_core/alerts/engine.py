@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 DAY = 86_400.0
 TICK_SECONDS = 1.0
+# Upper bound on handing the last grouped notifications to the dispatcher at shutdown.
+SHUTDOWN_FLUSH_SECONDS = 5.0
 _RESOURCE_LABELS = {"guest": "Guest", "node": "Node", "storage": "Storage", "datastore": "Datastore", "pbs": "PBS"}
 
 
@@ -111,11 +113,22 @@ class AlertEngine:
             log.info("Restored %d active alerts", len(alerts))
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Close grouping windows and release held notifications between polls."""
+        """Close grouping windows and release held notifications between polls.
+
+        On cancellation (shutdown) the open grouping window is sent at once, so
+        its notifications reach the dispatcher's persistent queue.
+        """
         task_status.started()
-        while True:
-            await trio.sleep(TICK_SECONDS)
-            await self.tick()
+        try:
+            while True:
+                await trio.sleep(TICK_SECONDS)
+                await self.tick()
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(SHUTDOWN_FLUSH_SECONDS):
+                async with self._lock:
+                    for notification in self.noise.flush_all(self.clock()):
+                        await self._deliver(notification)
+                    await self._flush(self.clock())
 
     async def tick(self) -> None:
         async with self._lock:

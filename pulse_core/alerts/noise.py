@@ -67,7 +67,12 @@ def in_quiet_hours(quiet: QuietHours, now: float) -> bool:
 
 
 class NoiseControl:
-    """Turns fired/resolved alerts into grouped notifications; all times are epoch seconds passed in."""
+    """Turns fired/resolved alerts into grouped notifications; all times are epoch seconds passed in.
+
+    NOTE: cooldowns, hourly counts, flapping counters and notifications held for
+    quiet hours live in memory only, so a restart forgets them. Whether a firing
+    was sent is kept in the alert's metadata and survives.
+    """
 
     def __init__(self) -> None:
         self.settings = NoiseSettings()

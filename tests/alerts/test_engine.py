@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from pulse_core.alerts import AlertEngine
 from pulse_core.alerts.engine import AlertEvent
@@ -424,3 +425,15 @@ async def test_restart_with_sqlite_storage(tmp_path: Path, clock: FakeClock, sta
         assert await storage.load_active_alerts() == []
     finally:
         await storage.aclose()
+
+
+async def test_shutdown_sends_open_window(engine: AlertEngine, state: State, clock: FakeClock,
+                                          dispatcher: RecordingDispatcher) -> None:
+    async with trio.open_nursery() as nursery:
+        await nursery.start(engine.run)
+        await poll(engine, state, clock, guests=[make_guest(cpu=99.0)])
+        await poll(engine, state, clock, guests=[make_guest(cpu=99.0)])
+        assert dispatcher.sent == []  # still inside the 30 s grouping window
+        nursery.cancel_scope.cancel()
+    assert [item.event for item in dispatcher.sent] == ["alert"]
+    assert [alert.metadata["notified"] for alert in engine.active.values()] == [True]
