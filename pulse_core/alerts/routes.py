@@ -127,7 +127,8 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.post("/api/notifications/thresholds")
     async def set_thresholds() -> Response:
         body = _camel_keys(await _json_object())
-        body.pop("overrides", None)
+        if "overrides" in body:
+            raise BadRequest("overrides: not part of the thresholds; POST them to /api/notifications/thresholds/overrides")
         current = engine().config
         merged = _merge(thresholds_document(current), body)
         try:

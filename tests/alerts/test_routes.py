@@ -100,6 +100,7 @@ async def test_thresholds_partial_update(client: Any, daemon: DaemonDouble) -> N
         ({"noise": {"quietHours": {"timezone": "Mars/Olympus"}}}, "unknown time zone 'Mars/Olympus'"),
         ({"noise": {"quietHours": {"start": "25:00"}}}, "noise.quietHours.start:"),
         ({"defaultDelaySeconds": -1}, "defaultDelaySeconds:"),
+        ({"overrides": {}}, "overrides: not part of the thresholds; POST them to /api/notifications/thresholds/overrides"),
     ],
 )
 async def test_thresholds_rejects_bad_input(client: Any, daemon: DaemonDouble, body: dict, expected: str) -> None:
