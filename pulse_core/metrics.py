@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from quart import Blueprint, Response
+from quart import Blueprint, Response, current_app
 
 from pulse_core.model import Usage
 
@@ -54,10 +54,14 @@ def last_backup_times(state: Any) -> dict[str, float]:
 
 
 class StateCollector:
-    """A prometheus-client collector that reads the daemon's state on every scrape."""
+    """A prometheus-client collector that reads the daemon's state on every scrape.
 
-    def __init__(self, daemon: Any) -> None:
+    ``hub`` is the web app's ``WebSocketHub``; without one the WebSocket metrics read 0.
+    """
+
+    def __init__(self, daemon: Any, hub: Any = None) -> None:
         self.daemon = daemon
+        self.hub = hub
 
     def collect(self) -> Iterator[Metric]:
         yield from self._resources()
@@ -161,11 +165,11 @@ class StateCollector:
                 errors.add_metric([instance, kind], count)
         yield from (duration, polls, errors)
 
-        hub = getattr(daemon, "ws_hub", None)
+        hub_stats = self.hub.stats() if self.hub is not None else {}
         ws_clients = GaugeMetricFamily("pulse_websocket_clients", "Connected WebSocket clients")
-        ws_clients.add_metric([], getattr(hub, "client_count", 0) if hub else 0)
+        ws_clients.add_metric([], hub_stats.get("clients", 0))
         ws_dropped = CounterMetricFamily("pulse_websocket_dropped_clients", "WebSocket clients dropped for lagging")
-        ws_dropped.add_metric([], getattr(hub, "dropped_count", 0) if hub else 0)
+        ws_dropped.add_metric([], hub_stats.get("dropped", 0))
         yield from (ws_clients, ws_dropped)
 
         stats = getattr(daemon.dispatcher, "stats", None)
@@ -175,12 +179,15 @@ class StateCollector:
         sent.add_metric([], getattr(stats, "sent", 0) if stats else 0)
         failed = CounterMetricFamily("pulse_notifications_failed", "Notification delivery attempts that failed")
         failed.add_metric([], getattr(stats, "failed", 0) if stats else 0)
-        yield from (queue, sent, failed)
+        dead = CounterMetricFamily("pulse_notifications_dead",
+                                   "Notifications given up on after their last retry")
+        dead.add_metric([], getattr(stats, "dead", 0) if stats else 0)
+        yield from (queue, sent, failed, dead)
 
 
-def render(daemon: Any) -> bytes:
+def render(daemon: Any, hub: Any = None) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StateCollector(daemon))
+    registry.register(StateCollector(daemon, hub))
     return generate_latest(registry)
 
 
@@ -189,6 +196,7 @@ def blueprint(daemon: Any) -> Blueprint:
 
     @bp.get("/metrics")
     async def metrics() -> Response:
-        return Response(render(daemon), content_type=CONTENT_TYPE_LATEST)
+        hub = current_app.extensions.get("pulse_ws_hub")
+        return Response(render(daemon, hub), content_type=CONTENT_TYPE_LATEST)
 
     return bp

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from types import SimpleNamespace
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from trio_websocket import open_websocket_url
 
 from pulse_core.metrics import render
 from pulse_core.model import (
@@ -20,6 +23,7 @@ from pulse_core.model import (
     Usage,
 )
 from pulse_core.state import State
+from pulse_core.testing.fixtures import simulator_nodes, start_daemon, wait_until
 
 
 def make_daemon() -> SimpleNamespace:
@@ -94,3 +98,79 @@ def test_counters_follow_conventions():
     assert "# TYPE pulse_notifications_sent_total counter" in text
     for name in families:
         assert name.startswith("pulse_")
+
+
+# --- against a running daemon ----------------------------------------------------------------
+
+METRICS_TOKEN = "canary-metrics-token-3b9c7e21f04d"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_live(nursery, tmp_path, sim, env=None):
+    return await start_daemon(nursery, tmp_path / "data", nodes=simulator_nodes(sim), env=env or {},
+                              overrides={"server.port": free_port()})
+
+
+def polls_by_source(samples: dict[str, list]) -> dict[str, float]:
+    return {s.labels["source"]: s.value for s in samples.get("pulse_polls_total", [])}
+
+
+async def test_live_metrics_show_polls_and_guests(nursery, tmp_path, pulse_simulator):
+    daemon = await start_live(nursery, tmp_path, pulse_simulator)
+    await wait_until(lambda: len(daemon.scheduler.pollers) == 2
+                     and all(p.stats.polls > 0 for p in daemon.scheduler.pollers.values())
+                     and bool(daemon.state.all("guests")))
+    base = daemon.bound_urls[0]
+    ws_url = base.replace("http://", "ws://") + "/ws"
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http, open_websocket_url(
+        ws_url, max_message_size=16 * 1024 * 1024
+    ) as ws:
+        await ws.get_message()  # the initial state: the hub has registered this client
+        response = await http.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        samples = samples_by_name(response.text)
+
+    polls = polls_by_source(samples)
+    assert polls.get("demo", 0) > 0
+    assert polls.get("demo-pbs", 0) > 0
+    simulated = {guest.name for guest in pulse_simulator.state.guests.values() if not guest.template}
+    exported = {s.labels["name"] for s in samples["pulse_guest_up"]}
+    assert exported == simulated
+    assert samples["pulse_pbs_up"][0].value == 1
+    assert samples["pulse_websocket_clients"][0].value == 1
+    assert samples["pulse_notification_queue_depth"][0].value == 0
+    daemon.request_shutdown()
+
+
+async def test_metrics_open_without_auth(nursery, tmp_path, pulse_simulator):
+    daemon = await start_live(nursery, tmp_path, pulse_simulator)
+    async with httpx.AsyncClient(base_url=daemon.bound_urls[0], timeout=30) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    daemon.request_shutdown()
+
+
+async def test_metrics_need_token_with_auth(nursery, tmp_path, pulse_simulator):
+    daemon = await start_live(nursery, tmp_path, pulse_simulator, env={"API_TOKEN": METRICS_TOKEN})
+    async with httpx.AsyncClient(base_url=daemon.bound_urls[0], timeout=30) as http:
+        anonymous = await http.get("/metrics")
+        wrong = await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}x"})
+        bearer = await http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        header = await http.get("/metrics", headers={"X-API-Token": METRICS_TOKEN})
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"] == "authentication required: log in or send an API token"
+    assert "pulse_guest_up" not in anonymous.text
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid API token"
+    assert bearer.status_code == 200
+    assert "pulse_polls_total" in bearer.text
+    assert header.status_code == 200
+    daemon.request_shutdown()
