@@ -200,7 +200,13 @@ export function GuestTable({ rows, sort, onSort, grouped, onOpen, now, onRendere
       aria-rowcount={items.length + 1}
       data-count={rows.length}
     >
-      <div class="grid-scroller" ref={scroller} tabIndex={0} aria-label="Guest rows, scrollable">
+      <div
+        class="grid-scroller"
+        ref={scroller}
+        tabIndex={0}
+        aria-label="Guest rows, scrollable"
+        style={{ height: `${(items.length + 1) * ROW_HEIGHT + 2}px` }}
+      >
         <div role="rowgroup" class="grid-header-group">
           {header}
         </div>
