@@ -15,8 +15,9 @@ from pulse_core.backups import match_groups
 from pulse_core.model import BackupTask, Guest, datastore_id
 
 DAY_SECONDS = 86_400.0
-# Connection-health statuses that mean "cannot reach it", as opposed to a rejected login.
-UNREACHABLE_STATUSES = frozenset({"connect", "tls"})
+# Connection-health statuses that mean "cannot reach it". A rejected login or a
+# certificate mismatch is a configuration problem, shown in connection health instead.
+UNREACHABLE_STATUSES = frozenset({"connect", "timeout"})
 _SUCCESS_TASK_PREFIXES = ("OK", "WARNINGS")
 _JOB_METRICS = {"verify": "verify_failed", "sync": "sync_failed", "prune": "prune_failed", "gc": "gc_failed"}
 

@@ -12,6 +12,7 @@ from pulse_core.alerts import AlertEngine
 from pulse_core.alerts.engine import AlertEvent
 from pulse_core.config import SettingsStore
 from pulse_core.model import (
+    ConnectionHealth,
     BackupTask,
     Datastore,
     DeliveryResult,
@@ -437,3 +438,26 @@ async def test_shutdown_sends_open_window(engine: AlertEngine, state: State, clo
         nursery.cancel_scope.cancel()
     assert [item.event for item in dispatcher.sent] == ["alert"]
     assert [alert.metadata["notified"] for alert in engine.active.values()] == [True]
+
+
+async def test_pbs_offline_on_timeouts_not_auth(engine: AlertEngine, state: State, clock: FakeClock) -> None:
+    pbs = PBSInstance(id="pbs1", name="pbs1", host="127.0.0.1", status="online")
+    clock.advance(POLL)
+    apply_poll(state, clock, instance="pbs1", pbs=[pbs])
+    await engine.evaluate(state)
+
+    for attempt in range(1, 6):
+        clock.advance(POLL)
+        state.mark_instance_failed("pbs1")
+        state.set_health(ConnectionHealth(instance="pbs1", healthy=False, status="auth", last_error=clock(),
+                                          consecutive_failures=attempt))
+        assert await engine.evaluate(state) == []
+
+    events: list[AlertEvent] = []
+    for attempt in range(1, 4):
+        clock.advance(POLL)
+        state.set_health(ConnectionHealth(instance="pbs1", healthy=False, status="timeout", last_error=clock(),
+                                          consecutive_failures=attempt))
+        events += await engine.evaluate(state)
+    assert kinds(events) == [("alert", "offline")]
+    assert events[0].alert.resource_type == "pbs"
