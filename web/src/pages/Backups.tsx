@@ -1,9 +1,15 @@
 import { useMemo, useState } from "preact/hooks";
-import { indexBackups, type Freshness } from "../backups";
+import { indexBackups, type Freshness, type GuestBackup } from "../backups";
 import { Section } from "../components/ui";
 import { formatAge, formatBytes, formatTime, nowSeconds } from "../format";
 import { openDetail } from "../selection";
 import { stateStore, useStore } from "../store";
+
+function verificationText(backup: GuestBackup): string {
+  if (!backup.source) return "-";
+  if (!backup.verification || backup.verification === "none") return "not verified";
+  return backup.verification;
+}
 
 export function BackupsPage() {
   const state = useStore(stateStore);
@@ -35,9 +41,10 @@ export function BackupsPage() {
   }
   const verification = { ok: 0, failed: 0, none: 0 };
   for (const item of [...state.pbsBackups, ...state.pveBackups.storageBackups]) {
+    // PBS reports "ok" or "failed" for a verified snapshot, and "none" or nothing for an unverified one.
     const value = (item.verification ?? "").toLowerCase();
     if (value === "ok") verification.ok += 1;
-    else if (value) verification.failed += 1;
+    else if (value === "failed") verification.failed += 1;
     else verification.none += 1;
   }
 
@@ -108,7 +115,7 @@ export function BackupsPage() {
                   </td>
                   <td>{backup.source ? backup.source.toUpperCase() : "-"}</td>
                   <td>{backup.count}</td>
-                  <td>{backup.verification ?? (backup.source ? "not verified" : "-")}</td>
+                  <td class={backup.verification === "failed" ? "text-bad" : ""}>{verificationText(backup)}</td>
                 </tr>
               ))}
             </tbody>

@@ -5,6 +5,11 @@ import { stateStore, useStore } from "../store";
 export function PBSPage() {
   const state = useStore(stateStore);
   const now = nowSeconds();
+  const snapshotCounts = new Map<string, number>();
+  for (const backup of state.pbsBackups) {
+    const key = `${backup.instance}/${backup.datastore}`;
+    snapshotCounts.set(key, (snapshotCounts.get(key) ?? 0) + 1);
+  }
   return (
     <div class="page">
       <h1>Proxmox Backup Server</h1>
@@ -41,6 +46,7 @@ export function PBSPage() {
                   <th scope="col">Estimated full</th>
                   <th scope="col">Garbage collection</th>
                   <th scope="col">Namespaces</th>
+                  <th scope="col">Snapshots</th>
                 </tr>
               </thead>
               <tbody>
@@ -63,7 +69,8 @@ export function PBSPage() {
                       {store.gcStatus ?? "-"}
                       {store.gcLastRun ? <span class="muted small"> ({formatAge(store.gcLastRun, now)})</span> : null}
                     </td>
-                    <td class="small">{store.namespaces.length ? store.namespaces.join(", ") : "root only"}</td>
+                    <td class="small">{store.namespaces.length ? store.namespaces.map((name) => name || "(root)").join(", ") : "(root)"}</td>
+                    <td>{snapshotCounts.get(`${pbs.id}/${store.name}`) ?? 0}</td>
                   </tr>
                 ))}
               </tbody>
