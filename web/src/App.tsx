@@ -13,7 +13,7 @@ import type { SecurityStatus } from "./pages/settings/Security";
 import { StoragePage } from "./pages/Storage";
 import { routeStore } from "./router";
 import { authStore, connectionStore, stateStore, useStore } from "./store";
-import { effectiveTheme, setTheme, themeStore, type ThemeChoice } from "./theme";
+import { adoptServerTheme, effectiveTheme, setTheme, themeStore, type ThemeChoice } from "./theme";
 
 const NAV: [string, string][] = [
   ["overview", "Overview"],
@@ -154,6 +154,12 @@ export function App() {
       if ((error as { status?: number }).status !== 401) setLoadError(error);
     });
     connect();
+    api
+      .get<{ theme?: string }>("/api/config/system")
+      .then((settings) => adoptServerTheme(settings?.theme))
+      .catch(() => {
+        // The theme then stays as this browser chose or the system prefers.
+      });
   };
 
   useEffect(() => {

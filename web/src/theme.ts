@@ -29,6 +29,15 @@ export function setTheme(choice: ThemeChoice): void {
   apply();
 }
 
+/** Apply the theme saved in the server's system settings unless this browser has its own choice. */
+export function adoptServerTheme(choice: unknown): void {
+  if (localStorage.getItem(KEY) !== null) return;
+  if (choice === "light" || choice === "dark" || choice === "system") {
+    themeStore.set(choice);
+    apply();
+  }
+}
+
 export function initTheme(): void {
   apply();
   media.addEventListener("change", apply);

@@ -59,8 +59,8 @@ function Charts({ resourceId, kind }: { resourceId: string; kind: "guest" | "nod
 }
 
 function ConsoleUrl({ guest }: { guest: Guest }) {
-  const path = `/api/guests/metadata/${encodeURIComponent(guest.id)}`;
-  const { data, error } = useAsync<{ customUrl?: string } | null>((signal) => api.get(path, signal), [guest.id]);
+  const path = `/api/guests/${encodeURIComponent(guest.id)}/metadata`;
+  const { data, error, reload } = useAsync<{ customUrl?: string } | null>((signal) => api.get(path, signal), [guest.id]);
   const [value, setValue] = useState("");
   const action = useAction();
   useEffect(() => setValue(data?.customUrl ?? ""), [data]);
@@ -68,6 +68,7 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
     action.run(async () => {
       if (value && !/^https?:\/\//i.test(value)) throw new Error("The console URL must start with http:// or https://");
       await api.put(path, { customUrl: value });
+      reload();
       return "Saved";
     });
   return (

@@ -165,9 +165,13 @@ export function TransferSettings() {
       } catch {
         // Not JSON: send the file's text as it is.
       }
-      await api.post("/api/config/import", { passphrase: importPass, data });
+      const result = await api.post<{ imported?: { sections?: string[] }; exportedAt?: number | string }>("/api/config/import", {
+        passphrase: importPass,
+        data,
+      });
       setImportPass("");
-      return "Configuration imported.";
+      const sections = result?.imported?.sections?.length ? `: ${result.imported.sections.join(", ")}` : "";
+      return `Configuration imported${sections}.`;
     });
   return (
     <>
