@@ -32,8 +32,6 @@ def create_app(daemon: Any) -> QuartTrio:
 
     app = QuartTrio(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = daemon.config.server.max_body_bytes
-    # Dicts keep insertion order and clients may rely on it; keep key order as written.
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["pulse_daemon"] = daemon
     app.extensions["pulse_state_body"] = StateBody(daemon.state)
     app.extensions["pulse_nodes_lock"] = trio.Lock()

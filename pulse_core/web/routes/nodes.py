@@ -3,7 +3,8 @@
 Nodes are stored as snake_case dicts in the "nodes" settings section. The
 daemon subscribes to that section, so a saved change starts, restarts or stops
 polling without a restart. Secrets are write-only: responses carry
-``hasPassword`` and ``hasToken``, never the values.
+``hasPassword`` and ``hasToken``, never the values. The request guard writes
+the audit event for each successful change.
 """
 
 from __future__ import annotations
@@ -213,7 +214,6 @@ async def add_node() -> Response:
         nodes.append(node)
         await daemon.settings.set(NODES_SECTION, nodes)
     log.info("Node %s (%s, %s) added through the API", node_id, node["type"], node["host"])
-    await daemon.audit("node.add", node=node_id, type=node["type"], host=node["host"])
     return json_response(node_to_api(daemon, node), status=201)
 
 
@@ -230,7 +230,6 @@ async def update_node(node_id: str) -> Response:
         nodes[index] = node
         await daemon.settings.set(NODES_SECTION, nodes)
     log.info("Node %s changed through the API", node_id)
-    await daemon.audit("node.update", node=node_id, fields=sorted(body.model_fields_set))
     return json_response(node_to_api(daemon, node))
 
 
@@ -242,7 +241,6 @@ async def delete_node(node_id: str) -> Response:
         del nodes[_find(nodes, node_id)]
         await daemon.settings.set(NODES_SECTION, nodes)
     log.info("Node %s removed through the API", node_id)
-    await daemon.audit("node.delete", node=node_id)
     return Response(b"", status=204)
 
 

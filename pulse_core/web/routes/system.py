@@ -142,5 +142,4 @@ async def update_system() -> Response:
         saved.update(changes)
         await daemon.settings.set(SYSTEM_SECTION, saved)
     log.info("System settings changed through the API: %s", ", ".join(sorted(changes)) or "nothing")
-    await daemon.audit("system.update", fields=sorted(changes))
     return json_response(effective_system_settings(daemon))
