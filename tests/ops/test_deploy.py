@@ -91,7 +91,8 @@ def test_entrypoint_missing_data_dir_is_clear(tmp_path):
 
 def test_dockerfile_runs_as_non_root_with_healthcheck():
     text = (REPO / "Dockerfile").read_text()
-    assert "\nUSER pulse\n" in text
+    assert "\nUSER 1000:1000\n" in text
+    assert "useradd --system --uid 1000 " in text  # the numeric USER is the pulse user
     assert 'VOLUME ["/data"]' in text
     assert "EXPOSE 7655" in text
     assert "/api/health" in text.split("HEALTHCHECK", 1)[1]
