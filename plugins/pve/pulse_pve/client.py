@@ -4,37 +4,35 @@ One :class:`PVEClient` talks to one address (a cluster member). Clients of the
 same connection share one :class:`TicketAuth` or :class:`TokenAuth`: a PVE
 ticket is valid on every member of its cluster.
 
-TLS has three modes. ``system`` verifies against the system CAs with host
-name checks. ``pinned`` first reads the certificate in a separate handshake
-that sends no request and compares its SHA-256 fingerprint with the pin.
-Only then do real connections start, trusting exactly that certificate, so
-credentials are never sent to a server whose pin did not match. ``insecure`` accepts any certificate and
-is only used when the user turned verification off explicitly.
+Addresses, the TLS modes (system CAs, a pinned SHA-256 fingerprint checked
+before any credential is sent, or insecure by setting) and the translation
+of transport failures come from ``pulse_core``, shared with the PBS plugin.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import logging
 import re
-import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
 import trio
 
 from pulse_core import (
+    Address,
+    HTTPSConnection,
     SourceAuthError,
     SourceConnectError,
     SourcePermissionError,
     SourceResponseError,
-    SourceTLSError,
+    TLSPolicy,
+    fetch_certificate,  # noqa: F401  (re-exported for check.py)
+    fingerprint_of,  # noqa: F401  (re-exported for check.py)
+    normalize_fingerprint,  # noqa: F401  (re-exported for settings.py)
 )
+from pulse_core import normalize_host as _normalize_host
 
 log = logging.getLogger(__name__)
 
@@ -47,91 +45,9 @@ TICKET_RENEW_AFTER = 1.5 * 3600.0
 
 # --- addresses -------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """A normalized API address: lower-case host (IPv6 without brackets) and port."""
-
-    host: str
-    port: int = DEFAULT_PORT
-
-    @property
-    def is_ipv6(self) -> bool:
-        return ":" in self.host
-
-    @property
-    def netloc(self) -> str:
-        host = f"[{self.host}]" if self.is_ipv6 else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.netloc}"
-
-    def __str__(self) -> str:
-        return self.netloc
-
-
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$")
-
-
 def normalize_host(text: str, default_port: int = DEFAULT_PORT) -> Address:
-    """Parse a host as users type it and return one normalized address.
-
-    Accepts ``pve1.example``, ``pve1.example:8006``, ``https://pve1.example:8006/``
-    (any path is ignored), IPv4, IPv6 bare (``fd00::1``), in brackets
-    (``[fd00::1]``) or with a port (``[fd00::1]:8006``). Raises ValueError
-    with a message that explains what to enter instead.
-    """
-    raw = (text or "").strip()
-    if not raw:
-        raise ValueError("host is empty; enter a name or address such as pve1.example.com or 192.0.2.10")
-    if "://" in raw:
-        scheme = raw.split("://", 1)[0].lower()
-        if scheme != "https":
-            raise ValueError(f"scheme {scheme!r} is not supported; the Proxmox VE API is served over https://")
-    else:
-        try:
-            # A bare IPv6 address has colons of its own and no port.
-            return Address(str(ipaddress.IPv6Address(raw.split("%", 1)[0])), default_port)
-        except ValueError:
-            pass
-        raw = "https://" + raw
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"cannot read host {text!r}: {exc}; use name:port or [IPv6]:port") from None
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError(f"cannot read a host name from {text!r}")
-    if parts.username or parts.password:
-        raise ValueError("host must not contain credentials; set the user or API token in their own fields")
-    try:
-        host = str(ipaddress.ip_address(host.split("%", 1)[0]))
-    except ValueError:
-        if not _HOSTNAME_RE.match(host):
-            raise ValueError(f"{host!r} is not a valid host name or IP address") from None
-        host = host.rstrip(".")
-    return Address(host, port or default_port)
-
-
-def normalize_fingerprint(text: str) -> str:
-    """Return a SHA-256 fingerprint as upper-case hex pairs joined by ":" (Proxmox's notation)."""
-    digits = re.sub(r"[\s:]", "", text or "").upper()
-    if digits.startswith("SHA256"):
-        digits = digits[6:]
-    if not re.fullmatch(r"[0-9A-F]{64}", digits):
-        raise ValueError(
-            "fingerprint must be a SHA-256 fingerprint: 64 hex digits, optionally in pairs joined by ':' "
-            "(as shown under Certificates in the node's web UI or in ssl_fingerprint of GET /nodes)"
-        )
-    return ":".join(digits[i:i + 2] for i in range(0, 64, 2))
-
-
-def fingerprint_of(der: bytes) -> str:
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, 64, 2))
+    """Parse a PVE host as users type it (see ``pulse_core.normalize_host``); the port defaults to 8006."""
+    return _normalize_host(text, default_port, product="Proxmox VE")
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -173,20 +89,6 @@ _NODE_IN_PATH = re.compile(r"^/nodes/([^/]+)")
 def _node_of(path: str) -> str | None:
     match = _NODE_IN_PATH.match(path)
     return match.group(1) if match else None
-
-
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return True
-        text = str(current)
-        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text and "certificate" in text.lower():
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -299,65 +201,6 @@ class TicketAuth:
 Auth = TokenAuth | TicketAuth
 
 
-# --- TLS ----------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class TLSPolicy:
-    """How to trust one address: ``system``, ``pinned`` (with ``fingerprint``) or ``insecure``."""
-
-    mode: str = "system"
-    fingerprint: str | None = None
-
-    def describe(self) -> str:
-        if self.mode == "pinned":
-            return f"pinned SHA-256 {self.fingerprint}"
-        if self.mode == "insecure":
-            return "not verified (insecure, by setting)"
-        return "verified against the system CAs"
-
-
-async def fetch_certificate(address: Address, timeout: float) -> bytes:
-    """Read the server's certificate (DER) in a handshake that sends no request."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with trio.fail_after(timeout):
-        tcp = await trio.open_tcp_stream(address.host, address.port)
-        stream = trio.SSLStream(tcp, context, server_hostname=None if _is_ip(address.host) else address.host)
-        try:
-            await stream.do_handshake()
-            der = stream.getpeercert(True)
-        finally:
-            await trio.aclose_forcefully(stream)
-    if not der:
-        raise SourceTLSError(f"{address}: the server presented no certificate")
-    return der
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def pinned_context(der: bytes) -> ssl.SSLContext:
-    """Build a context that trusts exactly this certificate (regardless of its issuer) and nothing else."""
-    context = ssl.create_default_context(cadata=der)
-    context.check_hostname = False
-    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-    return context
-
-
-def insecure_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 # --- the client ------------------------------------------------------------------------------------------
 
 
@@ -380,66 +223,26 @@ class PVEClient:
         self.tls = tls
         self.timeout = timeout
         self.label = label or str(address)
-        self._transport = transport
-        self._max_connections = max_connections
-        self._http: httpx.AsyncClient | None = None
-        self._http_lock = trio.Lock()
-        # The fingerprint of the certificate the last successful handshake saw.
-        self.seen_fingerprint: str | None = None
-        self.requests = 0
+        self.connection = HTTPSConnection(
+            address, tls, base_path=API_PREFIX, timeout=timeout, transport=transport,
+            max_connections=max_connections, label=self.label,
+        )
 
-    async def _client(self) -> httpx.AsyncClient:
-        if self._http is not None:
-            return self._http
-        async with self._http_lock:
-            if self._http is not None:
-                return self._http
-            verify: ssl.SSLContext | bool
-            if self._transport is not None:
-                verify = True
-            elif self.tls.mode == "pinned":
-                verify = await self._pin()
-            elif self.tls.mode == "insecure":
-                verify = insecure_context()
-            else:
-                verify = ssl.create_default_context()
-            self._http = httpx.AsyncClient(
-                base_url=self.address.url + API_PREFIX,
-                verify=verify,
-                transport=self._transport,
-                timeout=httpx.Timeout(self.timeout),
-                limits=httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections),
-                headers={"Accept": "application/json", "User-Agent": "Pulse"},
-            )
-            return self._http
+    @property
+    def seen_fingerprint(self) -> str | None:
+        """The fingerprint of the certificate the last pinned handshake saw."""
+        return self.connection.seen_fingerprint
 
-    async def _pin(self) -> ssl.SSLContext:
-        try:
-            der = await fetch_certificate(self.address, self.timeout)
-        except trio.TooSlowError:
-            raise SourceConnectError(f"{self.label}: TLS handshake timed out after {self.timeout:g} s") from None
-        except OSError as exc:
-            raise SourceConnectError(f"{self.label}: cannot connect: {exc.strerror or exc}") from None
-        except (ssl.SSLError, trio.BrokenResourceError) as exc:
-            raise SourceTLSError(f"{self.label}: TLS handshake failed: {exc}") from None
-        seen = fingerprint_of(der)
-        self.seen_fingerprint = seen
-        if seen != self.tls.fingerprint:
-            raise SourceTLSError(
-                f"{self.label}: certificate fingerprint mismatch: the server presents {seen}, "
-                f"but {self.tls.fingerprint} is pinned; if the certificate was renewed on purpose, "
-                "update the fingerprint"
-            )
-        return pinned_context(der)
+    @property
+    def requests(self) -> int:
+        return self.connection.requests
 
     async def reset(self) -> None:
         """Drop pooled connections (and a verified pin) so the next call starts over."""
-        if self._http is not None:
-            http, self._http = self._http, None
-            await http.aclose()
+        await self.connection.reset()
 
     async def aclose(self) -> None:
-        await self.reset()
+        await self.connection.aclose()
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None, timeout: float | None = None) -> Any:
         return await self.request("GET", path, params=params, timeout=timeout)
@@ -506,32 +309,7 @@ class PVEClient:
         authenticated: bool,
     ) -> httpx.Response:
         headers = self.auth.headers(method) if authenticated else {}
-        for attempt in (1, 2):
-            http = await self._client()
-            self.requests += 1
-            try:
-                with trio.fail_after(limit):
-                    return await http.request(method, path, params=params, data=data, headers=headers, timeout=limit)
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
-                # A pooled connection the server had closed (restart, certificate
-                # change): one retry on a fresh connection, re-verifying TLS.
-                await self.reset()
-                if attempt == 2 or method != "GET":
-                    raise SourceConnectError(f"{self.label}: {method} {path}: the server closed the connection") from None
-            except trio.TooSlowError:
-                raise SourceConnectError(f"{self.label}: {method} {path} timed out after {limit:g} s") from None
-            except httpx.TimeoutException:
-                raise SourceConnectError(f"{self.label}: {method} {path} timed out after {limit:g} s") from None
-            except httpx.TransportError as exc:
-                await self.reset()
-                if _is_tls_failure(exc):
-                    raise SourceTLSError(
-                        f"{self.label}: TLS certificate verification failed ({self.tls.describe()}): "
-                        f"{exc or type(exc).__name__}"
-                    ) from None
-                reason = str(exc) or type(exc).__name__
-                raise SourceConnectError(f"{self.label}: cannot connect: {reason}") from None
-        raise AssertionError("unreachable")
+        return await self.connection.send(method, path, params=params, data=data, headers=headers, timeout=limit)
 
     def _status_error(self, method: str, path: str, response: httpx.Response, authenticated: bool) -> Exception:
         status = response.status_code

@@ -113,7 +113,7 @@ def test_valid_settings():
 
 
 def _client(handler, auth=None, host="pve1.example"):
-    return PVEClient(Address(host), auth or TokenAuth("monitor@pve", "pulse", SECRET), TLSPolicy(),
+    return PVEClient(Address(host, 8006), auth or TokenAuth("monitor@pve", "pulse", SECRET), TLSPolicy(),
                      transport=httpx.MockTransport(handler), timeout=5)
 
 
