@@ -18,7 +18,7 @@ from pulse_core import __version__
 from pulse_core.config import find_config_file, load_config
 from pulse_core.config.schema import PulseConfig
 from pulse_core.errors import ConfigError, PluginError, PulseError
-from pulse_core.logs import configure_logging
+from pulse_core.logs import buffer_startup_logs, configure_logging
 from pulse_core.plugins import PluginHost, build_plugin_host
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,9 @@ def _extra_commands() -> list[Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     from pulse_core.daemon import Daemon
 
+    startup_logs = buffer_startup_logs()
     config, host = load_from_args(args)
-    configure_logging(config.logging.level, config.logging.format)
+    configure_logging(config.logging.level, config.logging.format, replay=startup_logs)
 
     def reload_config() -> None:
         new_config, _ = load_from_args(args, host)
@@ -139,8 +140,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.data_dir = tempfile.mkdtemp(prefix="pulse-demo-")
     if not args.bind and not os.environ.get("PULSE_BIND"):
         args.bind = "127.0.0.1"
+    startup_logs = buffer_startup_logs()
     config, host = load_from_args(args)
-    configure_logging(config.logging.level, config.logging.format)
+    configure_logging(config.logging.level, config.logging.format, replay=startup_logs)
     port_chosen = args.port is not None or bool(os.environ.get("FRONTEND_PORT"))
     trio.run(run_demo, config, host, args.nodes, args.guests, port_chosen)
     return 0

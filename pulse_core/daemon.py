@@ -279,7 +279,8 @@ class Daemon:
                     self.bound_urls = await nursery.start(
                         lambda task_status: serve(self.app, hc, shutdown_trigger=self._shutdown.wait, task_status=task_status)
                     )
-                    log.info("Listening on %s", ", ".join(self.bound_urls))
+                    log.info("Pulse %s listening on %s; data directory %s", __version__,
+                             ", ".join(self.bound_urls), self.data_dir)
                     systemd.notify(f"READY=1\nSTATUS=Serving on {', '.join(self.bound_urls)}")
                     interval = systemd.watchdog_interval()
                     if interval:

@@ -24,7 +24,7 @@ from pulse_core.protocols import Source
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
-# Repeated identical errors are logged at most once per this many seconds.
+# Errors of one kind from a source are logged at most once per this many seconds, until a poll succeeds.
 ERROR_LOG_INTERVAL = 300.0
 
 ResultCallback = Callable[[str, PollResult | None, ConnectionHealth, float], Awaitable[None]]
@@ -57,6 +57,8 @@ class SourcePoller:
         self.stats = PollStats()
         self.health = ConnectionHealth(instance=source.instance, healthy=False, status="unknown")
         self._last_logged: dict[str, float] = {}
+        # The first good poll logs "Connected", even after failed ones. "Restored" follows only a lost connection.
+        self._connected_once = False
         self.cancel_scope = trio.CancelScope()
         self.poll_now = trio.Event()
 
@@ -81,8 +83,9 @@ class SourcePoller:
             log.exception("Source %s raised an unexpected error", self.source.instance)
             self._record_failure("internal", f"{type(exc).__name__}: {exc}")
         else:
-            if self.health.status == "unknown":
+            if not self._connected_once:
                 log.info("Connected to %s", self.source.instance)
+                self._connected_once = True
             elif not self.health.healthy:
                 log.info("Connection to %s restored", self.source.instance)
             self.health.healthy = True
