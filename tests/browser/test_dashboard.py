@@ -365,6 +365,46 @@ def test_email_test_shows_server_answer(live_pulse: Any, page: Any, shoot: Any) 
         controller.stop()
 
 
+def test_export_then_import(live_pulse: Any, page: Any, shoot: Any, tmp_path: Any) -> None:
+    open_page(page, live_pulse, "settings/transfer")
+    page.get_by_label("Passphrase", exact=True).first.fill("short")
+    page.get_by_role("button", name="Export", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("at least 12 characters")
+
+    page.get_by_label("Passphrase", exact=True).first.fill("browser test passphrase")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export", exact=True).click()
+    exported = tmp_path / "pulse-config.json"
+    download_info.value.save_as(exported)
+    assert "data" in json.loads(exported.read_text())
+
+    page.get_by_label("Export file").set_input_files(str(exported))
+    page.locator("#import-passphrase").fill("browser test passphrase")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Configuration imported")).to_be_visible(timeout=WAIT_MS)
+    shoot(page, "settings-transfer-imported")
+
+
+def test_console_url_saved(live_pulse: Any, page: Any) -> None:
+    vmid = min(live_pulse.sim.state.guests)
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.get_by_label("Search guests").fill(f"vmid:{vmid}")
+    page.locator(".guest-row .link-button").first.click()
+    drawer = page.get_by_role("dialog")
+    drawer.get_by_label("Custom console URL").fill("ftp://example.test")
+    drawer.get_by_role("button", name="Save").click()
+    expect(drawer.get_by_role("alert")).to_contain_text("must start with http")
+
+    drawer.get_by_label("Custom console URL").fill("https://console.example.test/")
+    drawer.get_by_role("button", name="Save").click()
+    expect(drawer.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.locator(".guest-row .link-button").first.click()
+    expect(page.get_by_role("dialog").get_by_role("link", name=re.compile("console.example.test"))).to_be_visible()
+
+
 def test_acknowledge_alert(live_pulse: Any, page: Any, shoot: Any) -> None:
     # Low guest CPU thresholds make every running guest alert within a poll or two.
     with httpx.Client(base_url=live_pulse.url, timeout=30) as client:
