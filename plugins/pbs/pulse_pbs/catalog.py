@@ -95,14 +95,19 @@ class SnapshotCatalog:
     # -- what to read --------------------------------------------------------------------------
 
     def due(self, now: float) -> list[Group]:
-        """Return the groups to re-read this poll: changed ones first, then the oldest past the full pass."""
-        changed = [group for group in self.groups.values() if group.changed]
+        """Return the groups to re-read this poll.
+
+        New and changed groups are always read, so a new backup shows up in
+        the poll that lists it. Groups past their full pass follow, oldest
+        first, at most ``group_fetches`` of them per poll.
+        """
+        changed = [group for group in self.groups.values() if group.changed or group.fetched_at is None]
         expired = [
             group for group in self.groups.values()
-            if not group.changed and (group.fetched_at is None or now - group.fetched_at >= self.limits.full_pass)
+            if not group.changed and group.fetched_at is not None and now - group.fetched_at >= self.limits.full_pass
         ]
         expired.sort(key=lambda group: group.fetched_at or 0.0)
-        return (changed + expired)[: self.limits.group_fetches]
+        return changed + expired[: self.limits.group_fetches]
 
     def namespace_groups(self, store: str, ns: str) -> list[Group]:
         return [group for key, group in self.groups.items() if key[0] == store and key[1] == ns]

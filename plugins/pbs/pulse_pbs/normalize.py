@@ -8,6 +8,7 @@ numbers as strings, and optional fields are absent rather than null.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -278,6 +279,11 @@ def verification(value: Any) -> str:
     return "none"
 
 
+def _shared(text: str | None) -> str | None:
+    # File names, owners and ids repeat across thousands of snapshots; one copy each saves memory.
+    return None if text is None else sys.intern(text)
+
+
 def snapshot(instance: str, store: str, ns: str, item: Any) -> PBSBackup | None:
     """Build one snapshot from ``/admin/datastore/{store}/snapshots``; None for an unusable item."""
     if not isinstance(item, Mapping):
@@ -295,15 +301,15 @@ def snapshot(instance: str, store: str, ns: str, item: Any) -> PBSBackup | None:
         datastore=store,
         namespace=ns,
         backup_type=backup_type,  # type: ignore[arg-type]
-        backup_id=backup_id,
+        backup_id=sys.intern(backup_id),
         backup_time=backup_time,
         size=as_int(item.get("size")),
         protected=as_bool(item.get("protected")),
         comment=text_or_none(item.get("comment")),
         verification=verification(item.get("verification")),  # type: ignore[arg-type]
         encrypted=mode == "encrypt",
-        owner=text_or_none(item.get("owner")),
-        files=[str(entry.get("filename")) for entry in files if isinstance(entry, Mapping) and entry.get("filename")]
+        owner=_shared(text_or_none(item.get("owner"))),
+        files=[sys.intern(str(entry["filename"])) for entry in files if isinstance(entry, Mapping) and entry.get("filename")]
         if isinstance(files, list) else [],
         crypt_mode=mode,
     )

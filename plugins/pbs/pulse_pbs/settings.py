@@ -30,7 +30,7 @@ class Limits:
     # Snapshots kept per backup group (the newest) and over the whole server.
     group_snapshots: int = 100
     max_snapshots: int = 50_000
-    # Backup groups re-read per poll; changed groups go first, the periodic pass takes the rest.
+    # Backup groups the periodic pass re-reads per poll; new and changed groups are read on top.
     group_fetches: int = 200
 
 
