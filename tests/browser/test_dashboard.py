@@ -310,6 +310,21 @@ def test_add_node_with_connection_test(live_pulse: Any, page: Any, shoot: Any) -
     expect(row).to_have_count(0)
 
 
+def test_setup_script_generated(live_pulse: Any, page: Any, shoot: Any) -> None:
+    open_page(page, live_pulse, "settings/nodes")
+    page.locator("#setup-host").fill("not a url")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_role("alert")).to_contain_text("Host must be a URL")
+
+    page.locator("#setup-host").fill(live_pulse.sim.pve_url)
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_test_id("setup-instructions")).to_contain_text("run it there as root")
+    expect(page.get_by_test_id("setup-script")).to_contain_text("#!")
+    expect(page.get_by_role("button", name="Copy script")).to_be_visible()
+    page.get_by_test_id("setup-script").scroll_into_view_if_needed()
+    shoot(page, "settings-setup-script")
+
+
 def test_webhook_test_shows_service_answer(live_pulse: Any, page: Any, receiver: Receiver, shoot: Any) -> None:
     open_page(page, live_pulse, "settings/notifications")
     page.get_by_role("button", name="Add webhook").click()

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../../api";
 import { CopyButton, ErrorBox, Field, Notice, Section, StatusDot, useAction, useAsync } from "../../components/ui";
-import { formatAge, nowSeconds } from "../../format";
+import { formatAge, formatTime, nowSeconds } from "../../format";
 import { stateStore, useStore } from "../../store";
 import type { ConnectionHealth } from "../../types";
 
@@ -273,24 +273,33 @@ function NodeForm({ editing, onDone }: { editing: ConfiguredNode | null; onDone:
   );
 }
 
+interface SetupScriptResponse {
+  script?: string;
+  instructions?: string;
+  expiresAt?: number;
+  tokenName?: string;
+}
+
 function SetupScript() {
   const [type, setType] = useState<"pve" | "pbs">("pve");
   const [host, setHost] = useState("");
-  const [result, setResult] = useState<{ script?: string; command?: string; [key: string]: unknown } | null>(null);
+  const [backupAccess, setBackupAccess] = useState(false);
+  const [result, setResult] = useState<SetupScriptResponse | null>(null);
   const action = useAction();
   const generate = () =>
     action.run(async () => {
+      setResult(null);
       if (!/^https?:\/\//i.test(host.trim())) throw new Error("Host must be a URL such as https://192.168.1.10:8006.");
-      const response = await api.post<unknown>("/api/setup-script", { type, host: host.trim() });
-      setResult(typeof response === "string" ? { script: response } : (response as typeof result));
+      const body: Record<string, unknown> = { type, host: host.trim() };
+      if (type === "pve") body.backupAccess = backupAccess;
+      const response = await api.post<SetupScriptResponse | string>("/api/setup-script", body);
+      setResult(typeof response === "string" ? { script: response } : response);
     });
-  const script = result?.script ?? (typeof result?.content === "string" ? result.content : null);
-  const command = result?.command ?? (typeof result?.oneLiner === "string" ? result.oneLiner : null);
   return (
     <Section title="Setup script">
       <p class="muted">
-        Generates a script to run on the Proxmox host: it creates a monitoring user and API token with read-only permissions and registers the
-        node with this Pulse.
+        Generates a script to run on the Proxmox host as root: it creates a monitoring user and API token with read-only permissions and
+        registers the node with this Pulse.
       </p>
       <div class="inline-form">
         <Field id="setup-type" label="Type">
@@ -302,30 +311,27 @@ function SetupScript() {
         <Field id="setup-host" label="Host URL">
           <input id="setup-host" type="url" value={host} placeholder="https://192.168.1.10:8006" onInput={(event) => setHost(event.currentTarget.value)} />
         </Field>
+        {type === "pve" ? (
+          <label class="checkbox">
+            <input type="checkbox" checked={backupAccess} onChange={(event) => setBackupAccess(event.currentTarget.checked)} />
+            Also allow reading backup contents
+          </label>
+        ) : null}
         <button type="button" class="button" onClick={generate} disabled={action.busy}>
           Generate
         </button>
       </div>
       <ErrorBox error={action.error} />
-      {command ? (
-        <div class="code-block">
-          <div class="code-header">
-            <span>Run on the host</span>
-            <CopyButton text={command} />
-          </div>
-          <pre>
-            <code>{command}</code>
-          </pre>
-        </div>
-      ) : null}
-      {script ? (
+      {result?.instructions ? <p data-testid="setup-instructions">{result.instructions}</p> : null}
+      {result?.expiresAt ? <p class="muted small">The one-time setup code expires {formatTime(result.expiresAt)}.</p> : null}
+      {result?.script ? (
         <div class="code-block">
           <div class="code-header">
             <span>Script</span>
-            <CopyButton text={script} label="Copy script" />
+            <CopyButton text={result.script} label="Copy script" />
           </div>
           <pre class="scroll-y">
-            <code>{script}</code>
+            <code data-testid="setup-script">{result.script}</code>
           </pre>
         </div>
       ) : null}

@@ -216,23 +216,52 @@ interface VersionInfo {
 }
 
 interface UpdateInfo {
+  enabled?: boolean;
   available?: boolean;
   currentVersion?: string;
-  latestVersion?: string;
+  latestVersion?: string | null;
+  releaseName?: string;
   releaseNotes?: string;
-  releaseDate?: string;
-  downloadUrl?: string;
-  [key: string]: unknown;
+  releaseUrl?: string;
+  publishedAt?: string | null;
+  canApply?: boolean;
+  message?: string;
+}
+
+interface UpdateStatus {
+  state: "idle" | "running" | "succeeded" | "failed";
+  phase?: string | null;
+  message?: string;
+  version?: string | null;
 }
 
 export function AboutSettings() {
   const version = useAsync((signal) => api.get<VersionInfo>("/api/version", signal), []);
   const health = useAsync((signal) => api.get<{ uptime: number }>("/api/health", signal), []);
   const [update, setUpdate] = useState<UpdateInfo | null>(null);
+  const [status, setStatus] = useState<UpdateStatus | null>(null);
   const action = useAction();
   const check = () =>
     action.run(async () => {
       setUpdate(await api.get<UpdateInfo>("/api/updates/check"));
+    });
+  // NOTE: while an update runs the page asks for its status every 2 s; the daemon restarts at the end.
+  useEffect(() => {
+    if (status?.state !== "running") return;
+    const timer = window.setInterval(async () => {
+      try {
+        setStatus(await api.get<UpdateStatus>("/api/updates/status"));
+      } catch {
+        // The daemon is restarting; keep asking.
+      }
+    }, 2000);
+    return () => window.clearInterval(timer);
+  }, [status?.state]);
+  const apply = () =>
+    action.run(async () => {
+      if (!update?.latestVersion || !window.confirm(`Install Pulse ${update.latestVersion} and restart?`)) return;
+      const result = await api.post<{ status: UpdateStatus }>("/api/updates/apply", { version: update.latestVersion });
+      setStatus(result.status);
     });
   return (
     <Section title="About Pulse">
@@ -257,13 +286,31 @@ export function AboutSettings() {
         <button type="button" class="button" onClick={check} disabled={action.busy}>
           Check for updates
         </button>
+        {update?.available && update.canApply ? (
+          <button type="button" class="button primary" onClick={apply} disabled={action.busy || status?.state === "running"}>
+            Install {update.latestVersion}
+          </button>
+        ) : null}
       </div>
       <ErrorBox error={action.error} />
       {update ? (
         <Notice kind={update.available ? "info" : "success"}>
-          {update.available ? `Version ${update.latestVersion} is available.` : `Pulse is up to date${update.currentVersion ? ` (${update.currentVersion})` : ""}.`}
-          {update.releaseDate ? <div class="small">Released {formatTime(Date.parse(update.releaseDate) / 1000)}</div> : null}
+          <div>{update.message ?? (update.available ? `Version ${update.latestVersion} is available.` : "Pulse is up to date.")}</div>
+          {update.releaseName ? <div class="small">{update.releaseName}</div> : null}
+          {update.publishedAt ? <div class="small">Published {formatTime(Date.parse(update.publishedAt) / 1000)}</div> : null}
+          {update.releaseUrl ? (
+            <a href={update.releaseUrl} target="_blank" rel="noopener noreferrer">
+              Release page
+            </a>
+          ) : null}
           {update.releaseNotes ? <pre class="answer">{update.releaseNotes}</pre> : null}
+        </Notice>
+      ) : null}
+      {status ? (
+        <Notice kind={status.state === "failed" ? "error" : "info"}>
+          Update {status.state}
+          {status.phase ? ` (${status.phase})` : ""}
+          {status.message ? `: ${status.message}` : ""}
         </Notice>
       ) : null}
     </Section>
