@@ -129,10 +129,11 @@ def decode_rollup(start: int, bucket: int, size: int, blob: bytes) -> list[Bucke
         raise CorruptBlockError(f"rollup block blob has {len(data)} bytes, expected {11 * size}")
     counts = _unpack_ints("H", data[: 2 * size], size)
     floats = unpack_floats(data[2 * size:], 3 * size)
+    stamps = range(start, start + size * bucket, bucket)
     return [
-        (start + slot * bucket, counts[slot], floats[slot], floats[size + slot], floats[2 * size + slot])
-        for slot in range(size)
-        if counts[slot]
+        bucket_row
+        for bucket_row in zip(stamps, counts, floats[:size], floats[size: 2 * size], floats[2 * size:])
+        if bucket_row[1]
     ]
 
 

@@ -8,12 +8,13 @@ read the ``Head`` under its lock.
 from __future__ import annotations
 
 import bisect
+import json
 import logging
 import math
 import sqlite3
 import threading
 from array import array
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 
 from pulse_core import Sample
@@ -24,11 +25,6 @@ from pulse_storage_sqlite.codec import Bucket
 from pulse_storage_sqlite.tiers import RAW, TIERS, Tier, choose_tier
 
 log = logging.getLogger(__name__)
-
-# Above this many series a read fetches whole blocks and filters in Python:
-# SQLite allows a limited number of bound parameters per statement.
-_MAX_SQL_IDS = 500
-
 
 class Head:
     """Raw samples of the open raw blocks, in memory so that reads need not decode the journal.
@@ -118,6 +114,11 @@ def aggregate(points: Iterable[Bucket], width: int) -> list[Bucket]:
     return out
 
 
+def merge_buckets(stored: list[Bucket], added: list[Bucket]) -> list[Bucket]:
+    """Combine two bucket lists of one block; buckets with the same start are merged by count."""
+    return aggregate(sorted(stored + added), 1) if stored else added
+
+
 def read_flushed(conn: sqlite3.Connection) -> list[int | None]:
     """Return, per tier, the time up to which its blocks are stored (None before the first write)."""
     stored = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'flushed_%'").fetchall())
@@ -138,9 +139,11 @@ def read_tier(
     series_ids: set[int] | None,
     start: int,
     end: int,
+    width: int = 0,
 ) -> dict[int, list[Bucket]]:
     """Return the buckets of ``tier`` in ``[start, end)`` per series, sorted by time.
 
+    With ``width``, the buckets come aggregated to that many seconds.
     Stored blocks answer up to the tier's flush point; the open part after it
     is aggregated on the fly from the tier below (raw samples come from the head).
     """
@@ -149,19 +152,16 @@ def read_tier(
     stored_end = end if done is None else min(end, done)
     if done is not None and start < stored_end:
         first = start - start % tier.span
-        starts = list(range(first, stored_end, tier.span))
-        marks = ",".join("?" * len(starts))
-        sql = f"SELECT series_id, start, data FROM blocks WHERE tier = ? AND start IN ({marks})"
-        params: list[int] = [tier.index, *starts]
-        in_sql = series_ids is not None and len(series_ids) <= _MAX_SQL_IDS
-        if in_sql:
-            assert series_ids is not None
-            sql += f" AND series_id IN ({','.join('?' * len(series_ids))})"
-            params.extend(series_ids)
-        sql += " ORDER BY series_id, start"
+        # Block starts are aligned, so each (start, series) pair is one primary-key lookup.
+        # JSON lists keep this to three bound parameters, whatever the range and series count.
+        starts = json.dumps(list(range(first, stored_end, tier.span)))
+        sql = "SELECT series_id, start, data FROM blocks WHERE tier = ? AND start IN (SELECT value FROM json_each(?))"
+        params: list[object] = [tier.index, starts]
+        if series_ids is not None:
+            sql += " AND series_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(series_ids)))
+        sql += " ORDER BY start, series_id"
         for series_id, block_start, blob in conn.execute(sql, params):
-            if series_ids is not None and not in_sql and series_id not in series_ids:
-                continue
             points = _decode(tier, block_start, blob)
             if block_start < start or block_start + tier.span > end:
                 points = [p for p in points if start <= p[0] < end]
@@ -171,9 +171,14 @@ def read_tier(
         if tier.index == 0:
             lower = head.read(series_ids, open_start, end)
         else:
-            lower = read_tier(conn, head, flushed, TIERS[tier.index - 1], series_ids, open_start, end)
+            lower = read_tier(conn, head, flushed, TIERS[tier.index - 1], series_ids, open_start, end, tier.bucket)
         for series_id, points in lower.items():
-            out[series_id].extend(points if tier.bucket == 0 else aggregate(points, tier.bucket))
+            out[series_id].extend(points)
+    # Everything is at this tier's resolution now. The flush point need not be
+    # aligned to ``width``, so bucket only after joining stored and open parts.
+    if width > (tier.bucket or 1):
+        for series_id, points in out.items():
+            out[series_id] = aggregate(points, width)
     return out
 
 
@@ -269,62 +274,87 @@ class HistoryWriter:
         )
 
     def _close_blocks(self, oldest: int, newest: int) -> None:
-        """Write every block that ``newest`` (plus the late-sample grace) has closed, lowest tier first."""
-        for tier in TIERS:
-            if self.flushed[tier.index] is None:
-                # First write into an empty history: start every tier at the block of its oldest sample.
-                self._set_flushed(tier, oldest - oldest % tier.span)
+        """Close every raw block that ``newest`` (plus the late-sample grace) has ended, and fold it into the rollups.
+
+        Each closed raw block is merged into the 1-minute row of its hour at
+        once, so 1-minute data is stored up to the last closed raw block. An
+        hour of 1-minute data is merged into the 15-minute and 1-hour rows of
+        its day when the hour is complete. A rollup row is therefore written
+        several times while its span is open (filling more buckets each time),
+        and queries rebuild from raw samples only the last few minutes.
+        """
+        if self.flushed[0] is None:
+            # First write into an empty history: start at the block of the oldest sample.
+            for tier in TIERS:
+                self._set_flushed(tier, oldest - oldest % (RAW.span if tier.index < 2 else 3600))
         raw_limit = newest - self.grace
+        closed = False
         while self.flushed[0] + RAW.span <= raw_limit:  # type: ignore[operator]
             self._close_raw_block(self.flushed[0])  # type: ignore[arg-type]
-        for tier in TIERS[1:]:
-            limit = self.flushed[tier.index - 1]
-            assert limit is not None
-            while self.flushed[tier.index] + tier.span <= limit:  # type: ignore[operator]
-                self._close_rollup_block(tier, self.flushed[tier.index])  # type: ignore[arg-type]
+            closed = True
+        if closed:
+            self._fold_hours()
 
     def _close_raw_block(self, start: int) -> None:
         end = start + RAW.span
+        samples = self.head.read(None, start, end)
         rows = []
-        for series_id, points in self.head.read(None, start, end).items():
+        for series_id, points in samples.items():
             blob = codec.encode_raw(start, [p[0] for p in points], [p[2] for p in points])
             rows.append((RAW.index, start, series_id, blob))
         rows.sort()
         self.conn.executemany("INSERT OR REPLACE INTO blocks (tier, start, series_id, data) VALUES (?, ?, ?, ?)", rows)
         self.conn.execute("DELETE FROM journal WHERE ts < ?", (end,))
-        self._set_flushed(RAW, end if rows else self._next_start(RAW, end))
+        minute = TIERS[1]
+        self._merge_into(minute, {sid: aggregate(points, minute.bucket) for sid, points in samples.items()})
+        following = end if rows else self._next_start(end)
+        self._set_flushed(RAW, following)
+        self._set_flushed(minute, following)
 
-    def _close_rollup_block(self, tier: Tier, start: int) -> None:
-        end = start + tier.span
-        lower = TIERS[tier.index - 1]
-        rows = []
-        for series_id, points in read_tier(self.conn, self.head, self.flushed, lower, None, start, end).items():
-            buckets = aggregate(points, tier.bucket)
-            blob = codec.encode_rollup(start, tier.bucket, tier.buckets_per_block, buckets)
-            rows.append((tier.index, start, series_id, blob))
-        rows.sort()
-        self.conn.executemany("INSERT OR REPLACE INTO blocks (tier, start, series_id, data) VALUES (?, ?, ?, ?)", rows)
-        self._set_flushed(tier, end if rows else self._next_start(tier, end))
+    def _fold_hours(self) -> None:
+        """Merge the 1-minute data of every completed hour into the 15-minute and 1-hour rows."""
+        done = self.flushed[2]
+        limit = self.flushed[1] - self.flushed[1] % 3600  # type: ignore[operator]
+        assert done is not None
+        if limit <= done:
+            return
+        minutes = read_tier(self.conn, self.head, self.flushed, TIERS[1], None, done, limit)
+        for tier in TIERS[2:]:
+            self._merge_into(tier, {sid: aggregate(points, tier.bucket) for sid, points in minutes.items()})
+            self._set_flushed(tier, limit)
 
-    def _next_start(self, tier: Tier, end: int) -> int:
-        """Return where the next block of ``tier`` starts after an empty block, skipping spans with no data.
+    def _merge_into(self, tier: Tier, additions: dict[int, list[Bucket]]) -> None:
+        """Merge buckets of ``tier`` into its stored rows, creating the rows that do not exist yet."""
+        by_block: dict[int, dict[int, list[Bucket]]] = defaultdict(dict)
+        for series_id, buckets in additions.items():
+            for bucket in buckets:
+                by_block[bucket[0] - bucket[0] % tier.span].setdefault(series_id, []).append(bucket)
+        size = tier.buckets_per_block
+        for block_start, series in by_block.items():
+            existing = dict(
+                self.conn.execute(
+                    "SELECT series_id, data FROM blocks WHERE tier = ? AND start = ?", (tier.index, block_start)
+                ).fetchall()
+            )
+            rows = []
+            for series_id, buckets in series.items():
+                blob = existing.get(series_id)
+                if blob is not None:
+                    buckets = merge_buckets(codec.decode_rollup(block_start, tier.bucket, size, blob), buckets)
+                rows.append((tier.index, block_start, series_id, codec.encode_rollup(block_start, tier.bucket, size, buckets)))
+            rows.sort()
+            self.conn.executemany("INSERT OR REPLACE INTO blocks (tier, start, series_id, data) VALUES (?, ?, ?, ?)", rows)
+
+    def _next_start(self, end: int) -> int:
+        """Return where the next raw block starts after an empty one, skipping spans with no samples.
 
         After a long stop the loop would otherwise close one empty block per
         span for the whole gap.
         """
-        if tier.index == 0:
-            upcoming = self.head.earliest_at_or_after(end)
-        else:
-            row = self.conn.execute(
-                "SELECT min(start) FROM blocks WHERE tier = ? AND start >= ?", (tier.index - 1, end)
-            ).fetchone()
-            upcoming = row[0]
-            lower_open = self.flushed[tier.index - 1]
-            if upcoming is None and lower_open is not None:
-                upcoming = lower_open
+        upcoming = self.head.earliest_at_or_after(end)
         if upcoming is None or upcoming <= end:
             return end
-        return max(end, upcoming - upcoming % tier.span)
+        return upcoming - upcoming % RAW.span
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -337,18 +367,15 @@ def resolve_series(
     sql = "SELECT id, resource, metric FROM series"
     clauses = []
     params: list[str] = []
-    if resource_ids is not None and len(resource_ids) <= _MAX_SQL_IDS:
-        clauses.append(f"resource IN ({','.join('?' * len(resource_ids))})")
-        params.extend(resource_ids)
+    if resource_ids is not None:
+        clauses.append("resource IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(resource_ids)))
     if metrics is not None:
-        clauses.append(f"metric IN ({','.join('?' * len(metrics))})")
-        params.extend(metrics)
+        clauses.append("metric IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(metrics)))
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     rows = conn.execute(sql, params).fetchall()
-    if resource_ids is not None and len(resource_ids) > _MAX_SQL_IDS:
-        wanted = set(resource_ids)
-        rows = [row for row in rows if row[1] in wanted]
     return {series_id: (resource, metric) for series_id, resource, metric in rows}
 
 
@@ -382,13 +409,15 @@ def query(
     if tier.bucket:
         first -= first % tier.bucket
     flushed = read_flushed(conn)
-    data = read_tier(conn, head, flushed, tier, set(series), first, last)
     width = output_width(tier, first, last, max_points)
+    if tier.bucket:
+        first -= first % width
+    data = read_tier(conn, head, flushed, tier, set(series), first, last)
     out: dict[str, dict[str, list[HistoryPoint]]] = {}
     for series_id, points in data.items():
         if not points:
             continue
-        if tier.bucket or len(points) > max_points:
+        if (tier.bucket and width != tier.bucket) or (not tier.bucket and len(points) > max_points):
             points = aggregate(points, width)
         resource, metric = series[series_id]
         out.setdefault(resource, {})[metric] = [HistoryPoint(ts, avg, low, high) for ts, _, low, avg, high in points]
