@@ -14,7 +14,7 @@ def pulse_config_sections() -> dict[str, Any]:
 
 @hookimpl
 def pulse_blueprints(context: Any) -> list[Any]:
-    from pulse_core import metrics
+    from pulse_core import guest_metadata, metrics, setup_script, transfer_routes, updates
     from pulse_core.alerts import routes as alert_routes
     from pulse_core.notify import routes as notify_routes
     from pulse_core.security import routes as security_routes
@@ -24,6 +24,10 @@ def pulse_blueprints(context: Any) -> list[Any]:
         alert_routes.create_blueprint(context),
         notify_routes.create_blueprint(context),
         security_routes.blueprint(context),
+        transfer_routes.create_blueprint(context),
+        guest_metadata.create_blueprint(context),
+        setup_script.create_blueprint(context),
+        updates.create_blueprint(context),
     ]
 
 

@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     daemon = Daemon(config, host)
     trio.run(lambda: daemon.run(reload_config=reload_config))
-    return 0
+    return daemon.exit_code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -32,6 +32,8 @@ from pulse_core.state import State, derive_samples
 log = logging.getLogger(__name__)
 
 NODES_SECTION = "nodes"
+# Exit status after an update asked for a restart; non-zero so systemd's Restart=on-failure restarts Pulse.
+RESTART_EXIT_CODE = 75
 
 
 def node_settings_from_dict(data: dict[str, Any]) -> NodeSettings:
@@ -78,6 +80,8 @@ class Daemon:
         self._shutdown = trio.Event()
         self._running_nodes: dict[str, NodeSettings] = {}
         self.app: Any = None
+        self.exit_code = 0
+        self.initial_import = self._import_initial_config()
         self._seed_settings()
         self._check_node_plugins()
         self.settings.subscribe(self._on_nodes_saved, NODES_SECTION)
@@ -93,6 +97,12 @@ class Daemon:
             raise ConfigError(f"storage.backend: unknown backend {name!r} (installed: {known})")
         options = self.config.section(f"storage_{name}")
         return types[name].create(self.data_dir, options.model_dump() if options is not None else {})
+
+    def _import_initial_config(self) -> Any:
+        """Import PULSE_INIT_CONFIG_FILE into an empty settings store (headless first start)."""
+        from pulse_core.transfer import bootstrap_from_env
+
+        return bootstrap_from_env(self, os.environ)
 
     def _seed_settings(self) -> None:
         """Copy nodes from the YAML file into the settings store on first start."""
@@ -211,6 +221,11 @@ class Daemon:
     def request_shutdown(self) -> None:
         self._shutdown.set()
 
+    def request_restart(self) -> None:
+        """Stop with RESTART_EXIT_CODE, so the service manager starts the (updated) program again."""
+        self.exit_code = RESTART_EXIT_CODE
+        self._shutdown.set()
+
     async def _handle_signals(self, reload_config: Callable[[], None] | None) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             async for signum in signals:
@@ -248,6 +263,7 @@ class Daemon:
         log.info("Pulse %s starting; data directory %s", __version__, self.data_dir)
         check_can_listen(self.config.server.bind, self.config.server.port)
         await self.storage.open()
+        pid_file = _write_pid_file(self.data_dir)
         try:
             await self.alerts.start()
             async with trio.open_nursery() as nursery:
@@ -299,6 +315,7 @@ class Daemon:
         finally:
             with trio.CancelScope(shield=True):
                 await self.storage.aclose()
+            _remove_pid_file(pid_file)
             log.info("Pulse stopped")
 
 
@@ -339,3 +356,18 @@ def running_pid(data_dir: str) -> int | None:
     except (OSError, ValueError):
         return None
     return pid
+
+
+def _write_pid_file(data_dir: str) -> Path:
+    """Record this process as the data directory's running daemon (``pulse export/import`` check it)."""
+    path = pid_file_path(data_dir)
+    path.write_text(f"{os.getpid()}\n")
+    return path
+
+
+def _remove_pid_file(path: Path) -> None:
+    try:
+        if path.read_text().strip() == str(os.getpid()):
+            path.unlink()
+    except OSError:
+        log.warning("Cannot remove the pid file %s", path)
