@@ -43,6 +43,7 @@ from pulse_core.model import (  # noqa: E402
     PBSBackup,
     PBSInstance,
     PBSJob,
+    PBSTask,
     PollResult,
     Sample,
     Storage,

@@ -39,7 +39,7 @@ class GuestBackup:
     time: int | None = None
     # "pbs" (a PBS snapshot), "pve" (a file on a PVE storage) or "task" (a finished vzdump task).
     source: str | None = None
-    # Verification of the newest PBS snapshot: "ok", "failed" or "none"; None without a PBS snapshot.
+    # Verification of the newest PBS snapshot ("ok", "failed" or "none"), or None when the newest backup is not one.
     verification: str | None = None
     pbs_instance: str | None = None
     datastore: str | None = None

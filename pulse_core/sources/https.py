@@ -186,7 +186,7 @@ def insecure_context() -> ssl.SSLContext:
 
 
 async def verify_pin(address: Address, tls: TLSPolicy, timeout: float, label: str) -> tuple[ssl.SSLContext, str]:
-    """Check the server's certificate against the pin; return a context trusting it and its fingerprint.
+    """Check the server's certificate against the pin and return a context trusting it, with its fingerprint.
 
     Raises SourceConnectError when the server cannot be reached and
     SourceTLSError when the handshake fails or the fingerprint differs.

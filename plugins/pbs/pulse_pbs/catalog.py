@@ -57,7 +57,7 @@ class SnapshotCatalog:
     # -- group lists ---------------------------------------------------------------------------
 
     def update_groups(self, store: str, ns: str, items: Iterable[Any]) -> None:
-        """Merge one namespace's ``/groups`` answer; groups no longer listed are removed."""
+        """Merge one namespace's ``/groups`` response and remove groups it no longer lists."""
         seen: set[GroupKey] = set()
         for item in items:
             if not isinstance(item, Mapping):
@@ -115,7 +115,7 @@ class SnapshotCatalog:
     # -- snapshot lists ------------------------------------------------------------------------
 
     def store_snapshots(self, store: str, ns: str, items: Iterable[Any], now: float, only: Group | None = None) -> None:
-        """Store a ``/snapshots`` answer for one group (``only``) or a whole namespace."""
+        """Store a ``/snapshots`` response for one group (``only``) or a whole namespace."""
         by_group: dict[GroupKey, list[PBSBackup]] = {}
         for item in items:
             backup = nz.snapshot(self.instance, store, ns, item)

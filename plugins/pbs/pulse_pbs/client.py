@@ -35,7 +35,7 @@ DEFAULT_PORT = 8007
 # PBS tickets live 2 hours (proxmox-auth-api); renew well before, so a slow poll never carries an expired one.
 TICKET_LIFETIME = 2 * 3600.0
 TICKET_RENEW_AFTER = 1.5 * 3600.0
-# Longest error body quoted in a message; PBS error texts are one line.
+# Maximum length of an error body quoted in a message (PBS error texts are one line).
 MAX_ERROR_TEXT = 300
 
 
@@ -50,7 +50,7 @@ class PBSResponseError(SourceResponseError):
 
 
 class PBSPermissionError(SourcePermissionError):
-    """A 403 on one path. PBS does not name the missing privilege in its answer."""
+    """A 403 on one path. PBS does not name the missing privilege in its response."""
 
     def __init__(self, message: str, *, path: str = "") -> None:
         super().__init__(message)
@@ -65,7 +65,7 @@ def error_text(response: httpx.Response) -> str:
     """Return PBS's error text: the bare body (it is not a JSON envelope), else the reason phrase."""
     text = response.content[:MAX_ERROR_TEXT * 2].decode("utf-8", "replace").strip()
     if text.startswith("{"):
-        # A proxy in front of PBS may answer with JSON of its own.
+        # A proxy in front of PBS may respond with JSON of its own.
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError:

@@ -7,15 +7,11 @@ numbers as strings, and optional fields are absent rather than null.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-from pulse_core import Datastore, PBSBackup, PBSInstance, PBSJob, Usage, datastore_id
-from pulse_core.model import PBSTask
-
-log = logging.getLogger(__name__)
+from pulse_core import Datastore, PBSBackup, PBSInstance, PBSJob, PBSTask, Usage, datastore_id
 
 BACKUP_TYPES = ("vm", "ct", "host")
 VERIFICATION_STATES = ("ok", "failed")
@@ -110,8 +106,8 @@ def dedup_factor(gc_status: Any) -> float | None:
 def gc_state(gc_job: Mapping[str, Any] | None, gc_status: Any) -> tuple[str | None, int | None]:
     """Return the GC result ("OK", an error text, "running" or "never run") and when it last ended.
 
-    ``gc_job`` is the store's ``/admin/gc`` entry, which carries the last run;
-    ``gc_status`` (from datastore-usage) only tells whether GC ever ran.
+    ``gc_job`` is the store's ``/admin/gc`` entry, which carries the last run.
+    ``gc_status`` (from datastore-usage) only shows whether GC ever ran.
     """
     if gc_job is not None:
         state = text_or_none(gc_job.get("last-run-state"))
@@ -132,7 +128,7 @@ def datastore(
     """Build one datastore from its ``/admin/datastore`` entry, ``/status/datastore-usage`` entry and GC job.
 
     A store that is not mounted, in offline maintenance or reporting an error
-    is returned with that status; it never fails the whole server.
+    is returned with that status instead of raising, so it does not fail the poll.
     """
     listed = listed or {}
     usage = usage or {}

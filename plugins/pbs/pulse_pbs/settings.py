@@ -62,6 +62,7 @@ def parse_settings(settings: NodeSettings) -> tuple[PBSConfig | None, list[str]]
         address = normalize_host(settings.host, DEFAULT_PORT, product="Proxmox Backup Server")
     except ValueError as exc:
         problems.append(f"host: {exc}")
+
     user = (settings.user or "").strip()
     token_name = (settings.token_name or "").strip() or None
     token_value = (settings.token_value or "").strip() or None
@@ -79,12 +80,14 @@ def parse_settings(settings: NodeSettings) -> tuple[PBSConfig | None, list[str]]
             problems.append("token_value: enter the token secret shown when the token was created")
     elif not password:
         problems.append("password: enter a password, or an API token (token_name and token_value) instead")
+
     tls = TLSPolicy("system" if settings.verify_ssl else "insecure")
     if settings.fingerprint:
         try:
             tls = TLSPolicy("pinned", normalize_fingerprint(settings.fingerprint))
         except ValueError as exc:
             problems.append(f"fingerprint: {exc}")
+
     limits = Limits()
     options: dict[str, Any] = dict(settings.options or {})
     for name in _SECONDS:
@@ -101,6 +104,7 @@ def parse_settings(settings: NodeSettings) -> tuple[PBSConfig | None, list[str]]
                 problems.append(f"options.{name}: must be a whole number from {low} to {high}, got {value!r}")
             else:
                 setattr(limits, name, value)
+
     if problems or address is None:
         return None, problems
     config = PBSConfig(

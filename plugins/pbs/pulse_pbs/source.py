@@ -1,7 +1,7 @@
 """Polling one Proxmox Backup Server: server status, datastores, snapshots, jobs and failed tasks.
 
 Every poll reads the server status, the datastore list, datastore usage and
-GC status, and the backup groups of every namespace; snapshots are re-read
+GC status, and the backup groups of every namespace. Snapshots are re-read
 only for changed groups (see ``catalog``). Jobs, failed tasks and the
 namespace tree run on slower cadences. One datastore or one endpoint failing
 adds a warning and keeps the rest; only a failure to reach or authenticate
@@ -23,6 +23,7 @@ from pulse_core import (
     Datastore,
     PBSInstance,
     PBSJob,
+    PBSTask,
     PollResult,
     SourceAuthError,
     SourceConnectError,
@@ -31,7 +32,6 @@ from pulse_core import (
     fetch_certificate,
     fingerprint_of,
 )
-from pulse_core.model import PBSTask
 
 from pulse_pbs import normalize as nz
 from pulse_pbs.catalog import Group, SnapshotCatalog
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 NODE = "localhost"
 MAX_NAMESPACE_DEPTH = 7
 JOB_KINDS = ("sync", "verify", "prune")
-# Above this many snapshots a namespace is read group by group, so one answer stays small.
+# Above this many snapshots a namespace is read group by group, so one response stays small.
 NAMESPACE_READ_LIMIT = 5000
 # Repeated warnings of one kind are logged at most once per this many seconds.
 LOG_REPEAT_INTERVAL = 300.0
@@ -242,7 +242,7 @@ class PBSSource:
                                             {"max-depth": MAX_NAMESPACE_DEPTH}),
                 )
             if items is None:
-                # Without the list (e.g. PBS before 2.2 has no namespaces), the root still holds backups.
+                # Without the list (e.g. PBS before 2.2 has no namespaces), the root still contains backups.
                 self._namespaces.setdefault(store.name, [""])
                 return
             names = {str(item.get("ns") or "") for item in items if isinstance(item, dict)}
@@ -302,7 +302,7 @@ class PBSSource:
             for (store, ns), groups in by_namespace.items():
                 everything = self.catalog.namespace_groups(store, ns)
                 snapshots = sum(group.count or 0 for group in everything)
-                # One call for the namespace beats many when most of it is due and the answer stays small.
+                # One call for the namespace beats many when most of it is due and the response stays small.
                 if len(groups) > 1 and len(groups) * 2 >= len(everything) and snapshots <= NAMESPACE_READ_LIMIT:
                     nursery.start_soon(read, store, ns, None)
                 else:
@@ -353,6 +353,7 @@ class PBSSource:
         report = ConnectionReport(ok=False, message="")
         report.details["address"] = str(config.address)
         report.details["tls"] = config.tls.describe()
+
         if self._transport is None:
             try:
                 der = await fetch_certificate(config.address, self.limits.call_timeout)
@@ -371,6 +372,7 @@ class PBSSource:
                     f"but {config.tls.fingerprint} is configured."
                 )
                 return report
+
         try:
             report.version = nz.version_string(await self.client.get("/version"))
             report.reachable = True
@@ -379,6 +381,7 @@ class PBSSource:
         except SourceError as exc:
             report.message = str(exc)
             return report
+
         try:
             await self.client.get(f"/nodes/{NODE}/status")
         except PBSPermissionError:
@@ -386,6 +389,7 @@ class PBSSource:
                                               "disables": "server CPU, memory, disk, load and uptime"})
         except SourceError as exc:
             report.details["status"] = str(exc)
+
         names = [str(item.get("store")) for item in stores or [] if isinstance(item, dict)]
         report.details["datastores"] = names
         if not names:

@@ -2,7 +2,7 @@
 
 Backup groups are derived from the snapshot table, as PBS derives them from
 the directory tree, so a test states only datastores, namespaces and
-snapshots. ``overrides`` replaces the answer of one path (status, body,
+snapshots. ``overrides`` replaces the response of one path (status, body,
 content type) and ``requests`` records every request for counting.
 """
 
@@ -150,9 +150,9 @@ class FakePBS:
                 return self._text(400, f"namespace '{ns}' does not exist")
             items = self.snapshots.get((store, ns), [])
             if what == "snapshots":
-                wanted_type, wanted_id = params.get("backup-type"), params.get("backup-id")
-                return [item for item in items if (not wanted_type or item["backup-type"] == wanted_type)
-                        and (not wanted_id or item["backup-id"] == wanted_id)]
+                requested_type, requested_id = params.get("backup-type"), params.get("backup-id")
+                return [item for item in items if (not requested_type or item["backup-type"] == requested_type)
+                        and (not requested_id or item["backup-id"] == requested_id)]
             if what == "groups":
                 groups: dict[tuple[str, str], dict[str, Any]] = {}
                 for item in items:

@@ -1,18 +1,19 @@
-"""The PBS client: token and ticket authentication, error bodies, HTML answers and settings."""
+"""The PBS client: token and ticket authentication, error bodies, HTML responses and settings."""
 
 from __future__ import annotations
 
-import httpx
+import socket
+
 import pytest
 
-from pulse_core import ConfigError, SourceAuthError, SourceResponseError
+from pulse_core import Address, ConfigError, SourceAuthError, SourceConnectError, SourceResponseError, TLSPolicy
 
 from pulse_pbs import PBSSourceType, pulse_source_types
 from pulse_pbs.client import PBSClient, PBSNotFoundError, PBSPermissionError, TicketAuth, TokenAuth
 from pulse_pbs.settings import parse_settings
 from pulse_pbs.source import PBSSource
 
-from .conftest import CSRF, PASSWORD, SECRET, TICKET, TOKEN_HEADER, FakePBS, settings_for
+from .conftest import CSRF, PASSWORD, SECRET, TOKEN_HEADER, FakePBS, settings_for
 
 
 def source_for(fake: FakePBS, **overrides) -> PBSSource:
@@ -64,7 +65,7 @@ async def test_token_auth_reads_data():
     assert str(fake.requests[0].url) == "https://pbs.example:8007/api2/json/version"
 
 
-async def test_ticket_auth_logs_in_once_and_sends_the_cookie():
+async def test_ticket_login_and_cookie():
     fake = FakePBS()
     fake.auth_mode = "ticket"
     source = source_for(fake, token_name=None, token_value=None, password=PASSWORD)
@@ -73,7 +74,8 @@ async def test_ticket_auth_logs_in_once_and_sends_the_cookie():
     await source.client.get("/admin/datastore")
     assert fake.logins == 1
     login = fake.requests[0]
-    assert login.method == "POST" and login.url.path.endswith("/access/ticket")
+    assert login.method == "POST"
+    assert login.url.path.endswith("/access/ticket")
     assert "authorization" not in login.headers
     assert "PBSAuthCookie=" in fake.requests[1].headers["cookie"]
     # GET needs no CSRF token; other methods carry it.
@@ -147,9 +149,6 @@ async def test_body_without_envelope_is_rejected():
 
 
 async def test_closed_port_is_a_connect_error():
-    from pulse_core import Address, SourceConnectError, TLSPolicy
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -218,7 +218,9 @@ async def test_jobs_and_failed_tasks():
     failed = result.pbs[0].failed_tasks
     assert [(task.upid, task.store) for task in failed] == [("UPID:a", "store1")]
     query = fake.paths("/nodes/localhost/tasks")[0]
-    assert "errors=1" in query and f"since={JAN_1_2026 + 6 * 3600 - 2 * 86400}" in query and "limit=200" in query
+    assert "errors=1" in query
+    assert f"since={JAN_1_2026 + 6 * 3600 - 2 * 86400}" in query
+    assert "limit=200" in query
 
 
 async def test_missing_job_endpoint_falls_back_to_config():
@@ -227,3 +229,20 @@ async def test_missing_job_endpoint_falls_back_to_config():
     result = await source_for(fake).poll()
     assert "/config/sync" in fake.paths("/config")
     assert not [job for job in result.pbs[0].jobs if job.kind == "sync"]
+
+
+async def test_pass_cap_never_delays_new_groups(mock_clock):
+    fake = FakePBS()
+    fake.snapshots = {("store1", ""): [snapshot_item("vm", str(vmid), JAN_1_2026) for vmid in range(100, 110)]}
+    source = source_for(fake, group_fetches=2, full_pass=600)
+    first = await source.poll()
+    # New groups are all read at once, whatever the cap of the periodic pass.
+    assert len(first.pbs_backups) == 10
+
+    mock_clock.jump(601)
+    fake.requests.clear()
+    await source.poll()
+    # All ten are due again; the pass re-reads only two, one request each.
+    assert len(group_fetches(fake)) == 2
+    fetched = [group.fetched_at for group in source.catalog.groups.values()]
+    assert sum(1 for when in fetched if when == max(fetched)) == 2
