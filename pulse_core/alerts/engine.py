@@ -163,7 +163,16 @@ class AlertEngine:
             if event is not None:
                 events.append(event)
         events.extend(self._resolve_vanished(state, seen, now))
+        self._forget_vanished_guests(state)
         return events
+
+    def _forget_vanished_guests(self, state: Any) -> None:
+        """Drop first-seen times of guests no longer in the state, so guest churn cannot grow the map."""
+        guests = state.all("guests")
+        if len(self._first_seen) <= len(guests):
+            return
+        present = {guest.id for guest in guests}
+        self._first_seen = {guest: seen for guest, seen in self._first_seen.items() if guest in present}
 
     def _observe(self, observation: Observation, spec: MetricSpec, rule: Rule, now: float) -> AlertEvent | None:
         key = observation.key

@@ -37,6 +37,8 @@ from pulse_core.model import Alert, Notification
 log = logging.getLogger(__name__)
 
 HOUR = 3600.0
+# Seconds between sweeps of the per-key timing maps (cooldowns, hourly counts, flapping changes).
+PRUNE_INTERVAL = 60.0
 OutgoingEvent = Literal["alert", "resolved", "flapping", "escalated"]
 
 
@@ -85,6 +87,7 @@ class NoiseControl:
         self._flapping_until: dict[str, float] = {}
         # Notified alerts whose "resolved" fell into their key's flapping quiet time.
         self._unsent_resolved: dict[str, Alert] = {}
+        self._last_prune: float | None = None
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -175,6 +178,7 @@ class NoiseControl:
     def due(self, now: float, active: Iterable[Alert]) -> list[Notification]:
         """Return the notifications due at ``now``; ``active`` is every active alert."""
         active = list(active)
+        self._prune(now)
         self._release_held(now)
         self._end_flapping(now, active)
         self._escalate(now, active)
@@ -210,6 +214,30 @@ class NoiseControl:
                     alert.metadata.pop("suppressed", None)
                     self._last_notified[key] = now
                     self._queue(_Item("alert", alert), now)
+
+    def _prune(self, now: float) -> None:
+        """Drop timings that can no longer suppress anything, so these maps hold only recent keys.
+
+        Entries go once they are older than the current cooldown, the hour of the
+        rate cap or the flapping window. NOTE: a cooldown raised later does not
+        bring back the entries pruned under the shorter one.
+        """
+        if self._last_prune is not None and now - self._last_prune < PRUNE_INTERVAL:
+            return
+        self._last_prune = now
+        cooldown = self.settings.cooldown_minutes * 60
+        self._last_notified = {key: at for key, at in self._last_notified.items() if now - at < cooldown}
+        for resource, sent in list(self._sent_per_resource.items()):
+            while sent and now - sent[0] >= HOUR:
+                sent.popleft()
+            if not sent:
+                del self._sent_per_resource[resource]
+        window = self.settings.flapping.window_minutes * 60
+        for key, changes in list(self._changes.items()):
+            while changes and now - changes[0] > window:
+                changes.popleft()
+            if not changes:
+                del self._changes[key]
 
     def _escalate(self, now: float, active: list[Alert]) -> None:
         escalation = self.settings.escalation
@@ -256,6 +284,8 @@ class NoiseControl:
             "buffered": len(self._buffer),
             "held": len(self._held),
             "flapping": len(self._flapping_until),
+            "tracked_keys": len(self._last_notified) + len(self._changes),
+            "tracked_resources": len(self._sent_per_resource),
         }
 
 
