@@ -15,7 +15,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -85,6 +85,21 @@ class Backoff:
 
     def failures(self, key: str) -> int:
         return self._state.get(key, (0, 0.0))[0]
+
+    def retain(self, keep: Callable[[str], bool]) -> None:
+        """Forget the keys that ``keep`` rejects, such as calls for guests or nodes that are gone."""
+        if self._state:
+            self._state = {key: item for key, item in self._state.items() if keep(key)}
+
+
+def backoff_key_present(key: str, guests: Mapping[int, Any], nodes: Mapping[str, Any]) -> bool:
+    """Return whether a ``detail:<vmid>`` or ``status:<node>`` backoff key names something still polled."""
+    kind, _, name = key.partition(":")
+    if kind == "detail":
+        return name.isdigit() and int(name) in guests
+    if kind == "status":
+        return name in nodes
+    return True
 
 
 @dataclass(slots=True)
@@ -427,6 +442,7 @@ class PVESource:
         self._had_data = bool(resources)
         self._rates.forget({guest.id for guest in guests})
         self._details = {vmid: detail for vmid, detail in self._details.items() if vmid in self._last_guests}
+        self._backoff.retain(lambda key: backoff_key_present(key, self._last_guests, nodes))
         result.nodes = sorted(nodes.values(), key=lambda node: node.name)
         result.guests = guests
         result.storage = self._merge_storage(storage)
