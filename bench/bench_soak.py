@@ -1,0 +1,322 @@
+"""Soak benchmark: daemon RSS over 20,000+ polls, and RSS with 2,500 guests.
+
+Phase ``soak``: a simulator child process serves a 3-node cluster with 120
+guests and a PBS with 2,000 snapshots, plus 25 standalone PVE nodes (one
+simulator instance each, so 26 PVE endpoints and one PBS, all HTTPS on
+127.0.0.1). Simulated time advances one second per real second.
+
+The daemon runs in this process through its real scheduler (``Daemon.run``
+with SQLite storage, alerts and Hypercorn on 127.0.0.1). It polls at the
+smallest intervals the configuration allows: 1 s, guest details every 5 s and
+slow data every 10 s. One WebSocket client in this process reads every update
+(reconnecting when the hub drops it for falling behind), and ``/metrics`` and
+``/api/state`` are scraped every 10 s. The run stops after ``--polls`` polls
+summed over all sources, or after ``--max-minutes``. RSS (``VmRSS`` from
+``/proc/self/status``, so it includes the client's buffers) is sampled every
+5 s into a CSV under ``bench/results/``.
+
+Phase ``large``: a fresh process polls ``Scenario.large(nodes=16, guests=2500)``
+(PVE and its PBS) at a 10 s interval and reports the median RSS over the
+samples taken after every source has completed ``--large-polls`` polls.
+
+Each phase runs in its own process so one does not inflate the other's RSS.
+From the repository root:
+
+    .venv/bin/python bench/bench_soak.py [--polls 20000] [--max-minutes 18] [--phase all|soak|large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pulse_core.simulator import Scenario, open_simulator  # noqa: E402
+from pulse_core.simulator.scenario import PBSScenario  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+STANDALONE_NODES = 25
+STANDALONE_GUESTS = 6
+SAMPLE_SECONDS = 5.0
+SCRAPE_SECONDS = 10.0
+# RSS growth is measured from the end of this share of the run, when caches and allocator pools are warm.
+WARMUP_SHARE = 0.2
+
+
+def rss_bytes(pid: str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("VmRSS missing from /proc/self/status")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- simulator child process -------------------------------------------------------------------
+
+def node_entry(node_id: str, node_type: str, url: str, token: dict[str, str], fingerprint: str | None) -> dict[str, Any]:
+    return {
+        "id": node_id, "type": node_type, "name": node_id, "host": url, "user": token["user"],
+        "token_name": token["token_name"], "token_value": token["token_value"], "verify_ssl": True,
+        "fingerprint": fingerprint, "enabled": True, "options": {},
+    }
+
+
+def soak_scenarios() -> list[tuple[str, Scenario]]:
+    cluster = Scenario(seed=1, nodes=3, cluster_name="soak", guests=120, pbs=PBSScenario(snapshots=2000))
+    scenarios = [("cluster", cluster)]
+    for index in range(STANDALONE_NODES):
+        standalone = Scenario(seed=100 + index, nodes=1, node_names=[f"solo{index:02d}"], cluster_name=None,
+                              guests=STANDALONE_GUESTS, replication_jobs=0, pbs=None)
+        scenarios.append((f"solo{index:02d}", standalone))
+    return scenarios
+
+
+async def serve_simulators(kind: str) -> None:
+    """Run the phase's simulators, print their node settings as one JSON line, and serve until stdin closes."""
+    if kind == "soak":
+        scenarios = soak_scenarios()
+    else:
+        scenarios = [("large", Scenario.large(nodes=16, guests=2500))]
+    async with trio.open_nursery() as nursery:
+        sims: list[Any] = []
+        nodes: list[dict[str, Any]] = []
+        ready = trio.Event()
+
+        async def run_one(name: str, scenario: Scenario) -> None:
+            async with open_simulator(scenario) as sim:
+                sims.append(sim)
+                nodes.append(node_entry(name, "pve", sim.pve_url, sim.pve_token, sim.fingerprint))
+                if sim.pbs_url:
+                    nodes.append(node_entry(f"{name}-pbs", "pbs", sim.pbs_url, sim.pbs_token, sim.pbs_fingerprint))
+                if len(sims) == len(scenarios):
+                    ready.set()
+                await trio.sleep_forever()
+
+        for name, scenario in scenarios:
+            nursery.start_soon(run_one, name, scenario)
+        await ready.wait()
+        print(json.dumps(nodes), flush=True)
+
+        async def advance_time() -> None:
+            while True:
+                await trio.sleep(1)
+                for sim in sims:
+                    sim.control.advance(1)
+
+        nursery.start_soon(advance_time)
+        # The parent closes stdin (or exits) to stop the simulators.
+        await trio.to_thread.run_sync(sys.stdin.read)
+        nursery.cancel_scope.cancel()
+
+
+def start_simulator_child(kind: str) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
+    child = subprocess.Popen([sys.executable, __file__, "--serve", kind], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the {kind} simulator exited before printing its nodes (exit code {child.wait()})")
+    return child, json.loads(line)
+
+
+def stop_child(child: subprocess.Popen[str]) -> None:
+    assert child.stdin is not None
+    child.stdin.close()
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+
+
+# --- daemon phases -----------------------------------------------------------------------------
+
+async def start_bench_daemon(nursery: trio.Nursery, data_dir: Path, nodes: list[dict[str, Any]],
+                             interval: float) -> Any:
+    from pulse_core.testing.fixtures import start_daemon
+
+    overrides = {
+        "server.port": free_port(), "polling.interval_seconds": interval,
+        "polling.timeout_seconds": max(interval * 0.95, 0.95),
+        "polling.detail_interval_seconds": 5, "polling.slow_interval_seconds": 10,
+        "logging.level": "WARNING",
+    }
+    return await start_daemon(nursery, data_dir, nodes=nodes, overrides=overrides)
+
+
+def poll_totals(daemon: Any) -> tuple[int, int]:
+    pollers = daemon.scheduler.pollers.values()
+    return sum(p.stats.polls for p in pollers), sum(p.stats.failures for p in pollers)
+
+
+async def read_websocket(url: str, counter: list[int], drops: list[int]) -> None:
+    """Read every WebSocket update; reconnect when the hub drops this client for falling behind."""
+    from trio_websocket import ConnectionClosed, open_websocket_url
+
+    while True:
+        try:
+            async with open_websocket_url(url, max_message_size=256 * 1024 * 1024) as ws:
+                while True:
+                    await ws.get_message()
+                    counter[0] += 1
+        except ConnectionClosed:
+            drops[0] += 1
+            await trio.sleep(1)
+
+
+async def scrape(base: str, counter: list[int]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        while True:
+            await trio.sleep(SCRAPE_SECONDS)
+            for path in ("/metrics", "/api/state"):
+                response = await http.get(path)
+                response.raise_for_status()
+            counter[0] += 1
+
+
+async def soak(args: argparse.Namespace) -> dict[str, Any]:
+    child, nodes = start_simulator_child("soak")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    csv_path = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    rows: list[dict[str, Any]] = []
+    rss_before = rss_bytes()
+    try:
+        with tempfile.TemporaryDirectory(prefix="pulse-soak-") as data_dir:
+            async with trio.open_nursery() as nursery:
+                daemon = await start_bench_daemon(nursery, Path(data_dir), nodes, interval=1.0)
+                base = daemon.bound_urls[0]
+                messages, scrapes, drops = [0], [0], [0]
+                nursery.start_soon(read_websocket, base.replace("http://", "ws://") + "/ws", messages, drops)
+                nursery.start_soon(scrape, base, scrapes)
+                started = time.monotonic()
+                deadline = started + args.max_minutes * 60
+                while True:
+                    await trio.sleep(SAMPLE_SECONDS)
+                    polls, failures = poll_totals(daemon)
+                    rows.append({
+                        "elapsed_s": round(time.monotonic() - started, 1), "polls": polls, "failures": failures,
+                        "rss_bytes": rss_bytes(), "guests": len(daemon.state.all("guests")),
+                        "ws_messages": messages[0], "ws_drops": drops[0], "scrapes": scrapes[0],
+                    })
+                    if polls >= args.polls or time.monotonic() >= deadline:
+                        break
+                sources = len(daemon.scheduler.pollers)
+                guests = len(daemon.state.all("guests"))
+                pbs_backups = len(daemon.state.all("pbs_backups"))
+                daemon.request_shutdown()
+                nursery.cancel_scope.cancel()
+    finally:
+        stop_child(child)
+
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    total_polls = rows[-1]["polls"]
+    warm_polls = total_polls * WARMUP_SHARE
+    warm_index = next(index for index, row in enumerate(rows) if row["polls"] >= warm_polls)
+    # Medians of five samples (25 s) smooth out allocator steps at both ends.
+    warm_rss = statistics.median(row["rss_bytes"] for row in rows[warm_index:warm_index + 5])
+    end_rss = statistics.median(row["rss_bytes"] for row in rows[-5:])
+    return {
+        "phase": "soak", "csv": str(csv_path.relative_to(ROOT)), "sources": sources, "guests": guests,
+        "pbs_backups": pbs_backups, "polls": total_polls, "failures": rows[-1]["failures"],
+        "seconds": rows[-1]["elapsed_s"], "ws_messages": rows[-1]["ws_messages"],
+        "ws_drops": rows[-1]["ws_drops"], "scrapes": rows[-1]["scrapes"],
+        "rss_before_daemon_mb": rss_before / 2**20, "warmup_polls": rows[warm_index]["polls"],
+        "warmup_rss_mb": warm_rss / 2**20, "end_rss_mb": end_rss / 2**20,
+        "growth_percent": (end_rss - warm_rss) / warm_rss * 100, "peak_rss_mb": max(r["rss_bytes"] for r in rows) / 2**20,
+    }
+
+
+async def large(args: argparse.Namespace) -> dict[str, Any]:
+    child, nodes = start_simulator_child("large")
+    rss_before = rss_bytes()
+    samples: list[int] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="pulse-large-") as data_dir:
+            async with trio.open_nursery() as nursery:
+                daemon = await start_bench_daemon(nursery, Path(data_dir), nodes, interval=10.0)
+                started = time.monotonic()
+                while len(samples) < 6:
+                    await trio.sleep(SAMPLE_SECONDS)
+                    pollers = daemon.scheduler.pollers.values()
+                    if min(p.stats.polls - p.stats.failures for p in pollers) >= args.large_polls:
+                        samples.append(rss_bytes())
+                    if time.monotonic() - started > args.max_minutes * 60:
+                        raise RuntimeError("the 2,500-guest daemon did not finish its polls in time")
+                guests = len(daemon.state.all("guests"))
+                pbs_backups = len(daemon.state.all("pbs_backups"))
+                polls, failures = poll_totals(daemon)
+                daemon.request_shutdown()
+                nursery.cancel_scope.cancel()
+    finally:
+        stop_child(child)
+    return {
+        "phase": "large", "guests": guests, "pbs_backups": pbs_backups, "polls": polls, "failures": failures,
+        "rss_before_daemon_mb": rss_before / 2**20, "rss_mb": statistics.median(samples) / 2**20,
+        "peak_sample_mb": max(samples) / 2**20,
+    }
+
+
+def run_phase(phase: str, args: argparse.Namespace) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--phase", phase, "--polls", str(args.polls),
+               "--max-minutes", str(args.max_minutes), "--large-polls", str(args.large_polls), "--json"]
+    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    for key, value in result.items():
+        print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phase", choices=["all", "soak", "large"], default="all")
+    parser.add_argument("--polls", type=int, default=20_000, help="polls summed over all sources (default 20000)")
+    parser.add_argument("--max-minutes", type=float, default=18.0, help="time limit per phase in minutes")
+    parser.add_argument("--large-polls", type=int, default=3,
+                        help="successful polls per source before the 2,500-guest RSS is sampled (default 3)")
+    parser.add_argument("--json", action="store_true", help="print the phase's result as one JSON line")
+    parser.add_argument("--serve", choices=["soak", "large"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve:
+        trio.run(serve_simulators, args.serve)
+        return
+    if args.phase == "all":
+        for phase in ("soak", "large"):
+            result = run_phase(phase, args)
+            print(f"{phase}:")
+            print_summary(result)
+        return
+    result = trio.run(functools.partial(soak if args.phase == "soak" else large, args))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_summary(result)
+
+
+if __name__ == "__main__":
+    main()
