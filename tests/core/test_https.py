@@ -1,0 +1,70 @@
+"""Shared HTTPS helpers: addresses, fingerprints, HTML detection and error translation."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+
+from pulse_core import (
+    Address,
+    SourceConnectError,
+    SourceTLSError,
+    TLSPolicy,
+    is_html,
+    normalize_fingerprint,
+    normalize_host,
+    transport_error,
+)
+
+
+def test_default_port_applies_without_a_port():
+    assert normalize_host("pbs.example", 8007) == Address("pbs.example", 8007)
+    assert normalize_host("pbs.example:8443", 8007) == Address("pbs.example", 8443)
+    assert normalize_host("fd00::7", 8007).url == "https://[fd00::7]:8007"
+
+
+def test_plain_http_names_the_product():
+    with pytest.raises(ValueError, match="the Proxmox Backup Server API is served over https://"):
+        normalize_host("http://pbs.example", 8007, product="Proxmox Backup Server")
+
+
+def test_fingerprint_accepts_lower_case_pairs():
+    lower = ":".join(["ab"] * 32)
+    assert normalize_fingerprint(lower) == lower.upper()
+    with pytest.raises(ValueError, match="proxmox-backup-manager cert info"):
+        normalize_fingerprint("ab:cd")
+
+
+@pytest.mark.parametrize(
+    "content_type, body, expected",
+    [
+        ("text/html; charset=utf-8", b"", True),
+        ("application/json", b"  <!DOCTYPE html><html>", True),
+        ("application/octet-stream", b"<html><body>", True),
+        ("application/json;charset=UTF-8", b'{"data": []}', False),
+        ("application/json;charset=UTF-8", b"permission check failed", False),
+    ],
+)
+def test_html_detection(content_type, body, expected):
+    assert is_html(httpx.Response(200, content=body, headers={"content-type": content_type})) is expected
+
+
+def test_transport_errors_are_translated():
+    tls = TLSPolicy("pinned", ":".join(["AB"] * 32))
+    timeout = transport_error(httpx.ReadTimeout("slow"), label="pbs1", method="GET", path="/version", limit=5, tls=tls)
+    assert isinstance(timeout, SourceConnectError)
+    assert str(timeout) == "pbs1: GET /version timed out after 5 s"
+
+    cause = ssl.SSLCertVerificationError("certificate verify failed")
+    error = httpx.ConnectError("handshake failed")
+    error.__cause__ = cause
+    translated = transport_error(error, label="pbs1", method="GET", path="/version", limit=5, tls=tls)
+    assert isinstance(translated, SourceTLSError)
+    assert "pinned SHA-256 AB:AB" in str(translated)
+
+    refused = transport_error(httpx.ConnectError("Connection refused"), label="pbs1", method="GET", path="/",
+                              limit=5, tls=tls)
+    assert type(refused) is SourceConnectError
+    assert str(refused) == "pbs1: cannot connect: Connection refused"
