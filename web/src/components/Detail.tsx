@@ -62,14 +62,21 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
   const path = `/api/guests/${encodeURIComponent(guest.id)}/metadata`;
   const { data, error, reload } = useAsync<{ customUrl?: string } | null>((signal) => api.get(path, signal), [guest.id]);
   const [value, setValue] = useState("");
+  const [edited, setEdited] = useState(false);
   const action = useAction();
-  useEffect(() => setValue(data?.customUrl ?? ""), [data]);
+  // The stored URL fills the field when it arrives, unless the user has typed in it already.
+  useEffect(() => {
+    if (!edited) setValue(data?.customUrl ?? "");
+  }, [data]);
   const save = () =>
     action.run(async () => {
-      if (value && !/^https?:\/\//i.test(value)) throw new Error("The console URL must start with http:// or https://");
-      await api.put(path, { customUrl: value });
+      const url = value.trim();
+      if (url && !/^https?:\/\//i.test(url)) throw new Error("The console URL must start with http:// or https://");
+      if (url) await api.put(path, { customUrl: url });
+      else await api.delete(path);
+      setEdited(false);
       reload();
-      return "Saved";
+      return url ? "Saved" : "Console URL removed";
     });
   return (
     <section class="detail-section" aria-labelledby="console-heading">
@@ -84,7 +91,16 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
       {error && (error as { status?: number }).status !== 404 ? <ErrorBox error={error} /> : null}
       <div class="inline-form">
         <Field id="console-url" label="Custom console URL">
-          <input id="console-url" type="url" value={value} placeholder="https://host:8006/" onInput={(event) => setValue(event.currentTarget.value)} />
+          <input
+            id="console-url"
+            type="url"
+            value={value}
+            placeholder="https://host:8006/"
+            onInput={(event) => {
+              setEdited(true);
+              setValue(event.currentTarget.value);
+            }}
+          />
         </Field>
         <button type="button" class="button" disabled={action.busy} onClick={save}>
           Save

@@ -128,6 +128,14 @@ function EmailSettings() {
       setTestResult(await runTest("/api/notifications/email/test", body()));
     });
   const preset = providerList.find((item) => item.id === form.provider);
+  if (!config.data && !config.error) {
+    // The stored settings fill the form once loaded; typing before then would be overwritten.
+    return (
+      <Section title="Email">
+        <p class="muted">Loading email settings…</p>
+      </Section>
+    );
+  }
   return (
     <Section title="Email">
       <ErrorBox error={config.error} onRetry={config.reload} />
