@@ -213,7 +213,7 @@ def create_blueprint(context: Any) -> Blueprint:
             raise
         await context.audit(
             "node.auto_register", actor=f"setup-code:{pending.issued_by}", client=current_client().address,
-            node=result.node["id"], type=result.node["type"], host=result.node["host"], action=result.action,
+            node=result.node["id"], type=result.node["type"], host=result.node["host"], result=result.action,
         )
         return json_response(result.to_api(context), status=201 if result.action == "created" else 200)
 
