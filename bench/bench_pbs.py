@@ -110,7 +110,7 @@ async def main(args: argparse.Namespace) -> None:
         result = await source.poll()
         first_cpu, first_wall = time.process_time() - start, time.perf_counter() - wall
         rss_first = rss_mib()
-        kept = len(result.pbs_backups or [])
+        listed = len(result.pbs_backups or [])
         groups = len(source.catalog.groups)
         first_requests = source.client.requests
         steady, steady_requests, _ = await timed_polls(source, args.runs)
@@ -125,7 +125,7 @@ async def main(args: argparse.Namespace) -> None:
         process.wait()
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"snapshots listed: {kept} in {groups} groups (simulated: {args.snapshots} in {args.groups})")
+    print(f"snapshots listed: {listed} in {groups} groups (simulated: {args.snapshots} in {args.groups})")
     print(f"first poll: {first_cpu * 1000:.1f} ms CPU, {first_wall * 1000:.1f} ms wall, {first_requests} requests")
     print(f"steady poll: median {statistics.median(steady) * 1000:.2f} ms CPU "
           f"(min {min(steady) * 1000:.2f}, max {max(steady) * 1000:.2f}), "

@@ -78,13 +78,13 @@ class SnapshotCatalog:
             group.last_backup = last_backup
             group.count = count
             group.owner = nz.text_or_none(item.get("owner"))
-        gone = [key for key in self.groups if key[0] == store and key[1] == ns and key not in seen]
-        self._remove(gone)
+        removed = [key for key in self.groups if key[0] == store and key[1] == ns and key not in seen]
+        self._remove(removed)
 
     def retain(self, stores: Mapping[str, Iterable[str]]) -> None:
         """Drop groups of datastores or namespaces that no longer exist (store -> its namespaces)."""
-        wanted = {(store, ns) for store, namespaces in stores.items() for ns in namespaces}
-        self._remove([key for key in self.groups if (key[0], key[1]) not in wanted])
+        current = {(store, ns) for store, namespaces in stores.items() for ns in namespaces}
+        self._remove([key for key in self.groups if (key[0], key[1]) not in current])
 
     def _remove(self, keys: list[GroupKey]) -> None:
         for key in keys:

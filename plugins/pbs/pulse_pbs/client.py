@@ -153,8 +153,8 @@ class TicketAuth:
             raise PBSResponseError(f"{client.label}: the login response is not an object", path="/access/ticket")
         ticket = str(data.get("ticket") or "")
         if not ticket:
-            what = "an HttpOnly ticket" if data.get("ticket-info") else "no ticket"
-            raise PBSResponseError(f"{client.label}: the login response contains {what}", path="/access/ticket")
+            content = "an HttpOnly ticket" if data.get("ticket-info") else "no ticket"
+            raise PBSResponseError(f"{client.label}: the login response contains {content}", path="/access/ticket")
         if ticket.startswith("PBS:!tfa!") or "!tfa!" in ticket.split(":", 2)[1:2]:
             raise SourceAuthError(
                 f"{client.label}: user {self.user} needs a second factor; use an API token for monitoring"
@@ -285,10 +285,10 @@ class PBSClient:
         message = error_text(response)
         if status == 401:
             if self.auth.kind == "token":
-                what = f"API token {self.auth.token_id} and its secret"  # type: ignore[union-attr]
+                credentials = f"API token {self.auth.token_id} and its secret"  # type: ignore[union-attr]
             else:
-                what = f"user {getattr(self.auth, 'user', '')} (with its realm) and password"
-            return SourceAuthError(f"{self.label}: authentication failed ({message}); check the {what}")
+                credentials = f"user {getattr(self.auth, 'user', '')} (with its realm) and password"
+            return SourceAuthError(f"{self.label}: authentication failed ({message}); check the {credentials}")
         if status == 403:
             return PBSPermissionError(f"{self.label}: permission denied for {method} {path}: {message}", path=path)
         if status == 404:

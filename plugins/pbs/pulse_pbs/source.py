@@ -105,17 +105,17 @@ class PBSSource:
             self._logged[key] = now
             log.warning("%s: %s", self.instance, message)
 
-    async def _optional(self, warnings: list[str], key: str, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _optional(self, warnings: list[str], key: str, description: str, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run one call whose failure should not fail the poll; return None and warn on failure."""
         try:
             return await call()
         except FATAL:
             raise
         except PBSPermissionError:
-            self.missing_privileges[key] = what
-            self._warn(warnings, key, f"permission denied reading {what}; grant Datastore.Audit or Sys.Audit to see it")
+            self.missing_privileges[key] = description
+            self._warn(warnings, key, f"permission denied reading {description}; grant Datastore.Audit or Sys.Audit to see it")
         except SourceError as exc:
-            self._warn(warnings, key, f"{what} unavailable: {exc}")
+            self._warn(warnings, key, f"{description} unavailable: {exc}")
         return None
 
     async def aclose(self) -> None:
@@ -290,10 +290,10 @@ class PBSSource:
             params: dict[str, Any] = {"ns": ns} if ns else {}
             if group is not None:
                 params.update({"backup-type": group.backup_type, "backup-id": group.backup_id})
-            what = f"the snapshots of {store} namespace {ns or '(root)'}" + (
+            description = f"the snapshots of {store} namespace {ns or '(root)'}" + (
                 f" group {group.backup_type}/{group.backup_id}" if group else "")
             async with self._limiter:
-                items = await self._optional(warnings, f"snapshots:{store}:{ns}", what,
+                items = await self._optional(warnings, f"snapshots:{store}:{ns}", description,
                                              lambda: self.client.get(f"/admin/datastore/{store}/snapshots", params or None))
             if items is not None:
                 self.catalog.store_snapshots(store, ns, items, now, only=group)

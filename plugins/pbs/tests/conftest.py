@@ -140,20 +140,20 @@ class FakePBS:
         if len(parts) == 2 and parts[0] == "admin" and parts[1] in self.jobs:
             return self.jobs[parts[1]]
         if len(parts) == 4 and parts[:2] == ["admin", "datastore"]:
-            store, what = parts[2], parts[3]
+            store, resource = parts[2], parts[3]
             ns = params.get("ns", "")
             if store not in self.namespaces:
                 return self._text(400, f"datastore '{store}' does not exist")
-            if what == "namespace":
+            if resource == "namespace":
                 return [{"ns": name} for name in self.namespaces[store]]
             if ns not in self.namespaces[store]:
                 return self._text(400, f"namespace '{ns}' does not exist")
             items = self.snapshots.get((store, ns), [])
-            if what == "snapshots":
+            if resource == "snapshots":
                 requested_type, requested_id = params.get("backup-type"), params.get("backup-id")
                 return [item for item in items if (not requested_type or item["backup-type"] == requested_type)
                         and (not requested_id or item["backup-id"] == requested_id)]
-            if what == "groups":
+            if resource == "groups":
                 groups: dict[tuple[str, str], dict[str, Any]] = {}
                 for item in items:
                     key = (item["backup-type"], item["backup-id"])
