@@ -144,8 +144,8 @@ def read_tier(
     """Return the buckets of ``tier`` in ``[start, end)`` per series, sorted by time.
 
     With ``width``, the buckets come aggregated to that many seconds.
-    Stored blocks answer up to the tier's flush point; the open part after it
-    is aggregated on the fly from the tier below (raw samples come from the head).
+    Stored rows cover the time up to the tier's flush point; the open part
+    after it is aggregated on the fly from the tier below (raw samples come from the head).
     """
     out: dict[int, list[Bucket]] = defaultdict(list)
     done = flushed[tier.index]

@@ -12,8 +12,8 @@ _DAY = 86400.0
 class SqliteStorageSettings(BaseModel):
     """Retention, file and maintenance settings of the SQLite backend.
 
-    Each rollup tier is computed from the tier below it, so a tier's retention
-    must cover at least one block of the tier above it (see ``tiers.py``).
+    The rollups are computed from the raw and 1-minute tiers, so those two
+    have a minimum retention (see ``tiers.required_retention``).
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -1,10 +1,11 @@
 """The four resolutions metric history is kept at, and how a query picks one.
 
 Each tier stores its data in blocks: one database row per series per block,
-aligned to the block span in epoch seconds. A block is written once, when its
-span is over, so a steady system writes every value about once per tier. The
-newest, still open part of a tier is computed on read from the tier below it
-(raw samples of the open block live in memory and in the journal table).
+aligned to the block span in epoch seconds. A raw block is written once, when
+its 10 minutes are over. Rollup rows are rewritten while their span is open:
+each closed raw block is merged into the 1-minute row of its hour, and each
+completed hour into the 15-minute and 1-hour rows of its day. Raw samples of
+the open raw block live in memory (and in the journal table for crash recovery).
 """
 
 from __future__ import annotations
@@ -47,13 +48,16 @@ def _describe(seconds: float) -> str:
 
 
 def required_retention(tier: Tier) -> float:
-    """Return the minimum retention in seconds that lets the next tier be computed from ``tier``."""
-    if tier.index + 1 >= len(TIERS):
-        return 0.0
-    upper = TIERS[tier.index + 1]
-    # The next tier reads a whole block of this tier when it closes, up to one
-    # block of this tier (plus the grace for late samples) after its end.
-    return upper.span + tier.span + MAX_LATE_GRACE
+    """Return the minimum retention in seconds that lets the rollups be computed from ``tier``."""
+    if tier.index == 0:
+        # A raw block is folded into the 1-minute rows when it closes, up to the
+        # late-sample grace after its end.
+        return RAW.span + MAX_LATE_GRACE
+    if tier.index == 1:
+        # An hour of 1-minute data is folded into the 15-minute and 1-hour rows
+        # when the raw block that completes it closes.
+        return 3600 + RAW.span + MAX_LATE_GRACE
+    return 0.0
 
 
 def retention_problems(retentions: Sequence[float]) -> list[str]:
@@ -62,10 +66,9 @@ def retention_problems(retentions: Sequence[float]) -> list[str]:
     for tier, retention in zip(TIERS, retentions):
         needed = required_retention(tier)
         if retention < needed:
-            upper = TIERS[tier.index + 1]
             problems.append(
-                f"{tier.setting}: {_describe(retention)} is too short; the {upper.name} rollups are computed "
-                f"from this tier and need at least {_describe(needed)}"
+                f"{tier.setting}: {_describe(retention)} is too short; the rollups above the {tier.name} tier are "
+                f"computed from it, so keep it at least {_describe(needed)}"
             )
     return problems
 
@@ -74,7 +77,7 @@ def choose_tier(start: float, end: float, now: float, max_points: int, retention
     """Pick the coarsest tier that still gives ``max_points`` resolution over ``[start, end)``.
 
     Only tiers whose retention reaches back to ``start`` are considered; when
-    none does, the coarsest tier answers with whatever it still holds.
+    none does, the coarsest tier returns whatever it still contains.
     """
     wanted = (end - start) / max_points
     covering = [tier for tier, retention in zip(TIERS, retentions) if start >= now - retention]

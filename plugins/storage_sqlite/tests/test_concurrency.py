@@ -53,7 +53,7 @@ async def test_reads_do_not_wait_for_writer(storage_factory, clock) -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(storage._write, "a long write", long_write)
         await trio.to_thread.run_sync(in_write.wait)
-        # The writer holds its transaction open: reads still answer, from the last commit.
+        # The writer keeps its transaction open, and reads still return the last committed data.
         assert await storage.get_value("state") == "before"
         history = await storage.query_history(["pve-100"], ["cpu"], START - 60, START + 10)
         assert [p.avg for p in history["pve-100"]["cpu"]] == [1.0]

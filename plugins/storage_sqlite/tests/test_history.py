@@ -54,8 +54,8 @@ async def test_minute_rollups_min_avg_max(storage_factory, clock) -> None:
     await storage.open()
     written = await write_dense(storage, clock, START, 3 * HOUR + 1200)
     end = START + 3 * HOUR + 1200
-    # Two hours at 120 points asks for 60-second buckets: the 1-minute tier,
-    # partly from closed blocks and partly from the open hour.
+    # Two hours at 120 points needs 60-second buckets: the 1-minute tier, partly
+    # from stored rows and partly rebuilt from raw samples in memory.
     result = await storage.query_history(["pve-100"], ["cpu"], end - 2 * HOUR, end, max_points=120)
     points = result["pve-100"]["cpu"]
     assert len(points) == 120
@@ -90,7 +90,7 @@ async def test_rebucketing_keeps_weighted_average(storage_factory, clock) -> Non
 
 
 CHART_CASES = [
-    # (range label, seconds, max_points, bucket of the tier expected to answer; 0 = raw)
+    # (range label, seconds, max_points, bucket of the tier expected to return the points; 0 = raw)
     ("1h", HOUR, 600, 0),
     ("1h", HOUR, 100, 0),
     ("24h", DAY, 600, 60),

@@ -32,8 +32,12 @@ def test_retention_capped_at_one_year() -> None:
 
 
 def test_short_raw_retention_explained() -> None:
-    with pytest.raises(ValidationError, match="raw_retention_hours: 0.50 hours is too short; the 1m rollups"):
-        SqliteStorageSettings(raw_retention_hours=0.5)
+    with pytest.raises(ValidationError, match="raw_retention_hours: 0.25 hours is too short; the rollups above the raw"):
+        SqliteStorageSettings(raw_retention_hours=0.25)
+    with pytest.raises(ValidationError, match="minute_retention_hours: 1.00 hours is too short"):
+        SqliteStorageSettings(minute_retention_hours=1)
+    # The 15-minute and 1-hour tiers feed nothing, so any retention works.
+    SqliteStorageSettings(quarter_hour_retention_days=0.5, hour_retention_days=0.5)
 
 
 def test_type_create_reports_section_path(tmp_path: Path) -> None:
