@@ -159,8 +159,8 @@ async def register_node(context: Any, lock: trio.Lock, pending: Any, body: dict[
         else:
             stored = dict(nodes[index])
             same_host = str(stored.get("host", "")).rstrip("/").lower() == host.lower()
-            # Tokens are cluster-wide in PVE, so a cluster entry keeps its host and pinned certificate
-            # and takes the new credentials; the same host takes the new fingerprint too.
+            # PVE tokens are cluster-wide, so a cluster entry keeps its host and pinned certificate
+            # and takes only the new credentials. An entry of the same host also takes the new fingerprint.
             stored.update({"user": user, "token_name": token_name, "token_value": token_value,
                            "password": None, "enabled": True})
             if same_host:

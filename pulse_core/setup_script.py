@@ -1,6 +1,6 @@
 """``POST /api/setup-script`` and ``POST /api/auto-register``: add a Proxmox node by running one script on it.
 
-An authenticated user asks for a script for one node. The response holds the
+An authenticated user requests a script for one node. The response contains the
 script and a one-time setup code: random, kept only as its SHA-256 hash,
 valid for 5 minutes and for one successful registration. The script creates a
 monitoring user and token on the node and sends them to ``/api/auto-register``
@@ -171,12 +171,14 @@ def create_blueprint(context: Any) -> Blueprint:
         if source_type is None:
             raise ApiError(400, f"type: no installed plugin provides {kind!r} nodes")
         host = normalize_host(body.get("host"), source_type.default_port)
+
         backup_access = body.get("backupAccess", False)
         if not isinstance(backup_access, bool):
             raise ApiError(400, "backupAccess: must be true or false")
         if backup_access and kind != "pve":
             raise ApiError(400, "backupAccess: applies only to Proxmox VE nodes")
         pulse_url = _pulse_url(context, body)
+
         code, expires = codes.issue(kind, host, current_actor())
         now = codes.clock()
         params = ScriptParams(

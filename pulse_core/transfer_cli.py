@@ -65,7 +65,7 @@ def read_passphrase(args: argparse.Namespace, confirm: bool) -> str:
 
 
 class OfflineContext:
-    """What import validation needs from a daemon, for a data directory without a running daemon."""
+    """The daemon parts that import validation uses, for a data directory without a running daemon."""
 
     def __init__(self, settings: Any, plugins: Any) -> None:
         self.settings = settings
@@ -88,7 +88,7 @@ def _local_store(args: argparse.Namespace, must_exist: bool) -> tuple[Any, Any]:
     config, host = load_from_args(args)
     data_dir = Path(config.data_dir).expanduser()
     if must_exist and not (data_dir / "settings.json").exists():
-        raise ConfigError(f"data_dir: {data_dir} holds no Pulse settings (settings.json); check --data-dir")
+        raise ConfigError(f"data_dir: no Pulse settings found in {data_dir} (settings.json is missing); check --data-dir")
     pid = running_pid(str(data_dir))
     if pid is not None:
         raise TransferError(

@@ -114,7 +114,7 @@ def openapi_paths() -> dict[str, Any]:
         "/api/config/export": {"post": operation(
             "Export the configuration, encrypted with a passphrase", "transfer", export_response,
             body=obj({"passphrase": {"type": "string", "minLength": transfer.MIN_PASSPHRASE_LENGTH}}),
-            description="The bundle holds every node with its credentials, alert thresholds and overrides, "
+            description="The bundle contains every node with its credentials, alert thresholds and overrides, "
                         "notification settings (webhooks, email), system settings and guest metadata. "
                         "Key: PBKDF2-HMAC-SHA256 with 600,000 iterations and a random 32-byte salt; "
                         "cipher: AES-256-GCM with a random 12-byte nonce.")},

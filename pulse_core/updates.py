@@ -11,7 +11,7 @@ Applying upgrades a pip or pipx install in the environment Pulse runs from
 (``python -m pip install --upgrade pulse-core==X`` in a subprocess), checks that
 ``pulse --version`` of that environment prints the new version, then stops
 with exit status 75 so systemd (``Restart=on-failure``) starts the new version.
-In a container it only says to pull the new image. The check is limited to
+In a container it returns 409 with the advice to pull the new image. The check is limited to
 10 requests per hour per client by the request guard.
 """
 
@@ -142,19 +142,26 @@ class UpdateService:
             "enabled": enabled, "currentVersion": __version__, "channel": channel, "installType": install,
             "available": False, "latestVersion": None,
         }
+
         if not enabled:
             result["message"] = (
                 "Update checks are turned off, so Pulse did not contact the update feed. Turn on "
                 "autoUpdateCheck in the system settings (POST /api/config/system) or set updates.enabled: true."
             )
             return result
-        releases = await self._fetch(feed_url)
+
+        try:
+            releases = await self._fetch(feed_url)
+        except ApiError as exc:
+            log.warning("Update check failed: %s", exc.message)
+            raise
         picked = pick_release(releases, channel)
         result["checkedAt"] = time.time()
         if picked is None:
             result["message"] = f"The update feed lists no {channel} release."
             self.last_check = result
             return result
+
         version, release = picked
         current = parse_version(__version__)
         available = current is None or version > current
@@ -231,14 +238,14 @@ class UpdateService:
 
     async def apply(self, version: str) -> None:
         """Install ``version``, check it starts, then restart; progress goes to ``status``."""
-        self._set(state="running", phase="installing", version=version, startedAt=time.time(), finishedAt=None,
+        self.set_status(state="running", phase="installing", version=version, startedAt=time.time(), finishedAt=None,
                   output="", message=f"installing {DISTRIBUTION}=={version}")
         pip = [self.python, "-m", "pip", "install", "--upgrade", f"{DISTRIBUTION}=={version}"]
         status, output = await self.runner(pip)
         if status != 0:
             await self._fail(f"pip failed with exit status {status}; Pulse keeps running the current version", output)
             return
-        self._set(phase="verifying", output=_tail(output), message=f"checking that Pulse {version} starts")
+        self.set_status(phase="verifying", output=_tail(output), message=f"checking that Pulse {version} starts")
         pulse = str(Path(self.python).with_name("pulse"))
         status, output = await self.runner([pulse, "--version"])
         printed = output.strip().split()[-1] if output.strip() else ""
@@ -246,7 +253,7 @@ class UpdateService:
             await self._fail(f"the installed Pulse did not start as {version} ({pulse} --version exited {status} "
                              f"and printed {output.strip()[:200]!r}); restart Pulse by hand after fixing it", output)
             return
-        self._set(state="succeeded", phase="restarting", finishedAt=time.time(),
+        self.set_status(state="succeeded", phase="restarting", finishedAt=time.time(),
                   message=f"Pulse {version} is installed; restarting")
         await self._save_status()
         log.info("Update to %s installed; restarting", version)
@@ -257,11 +264,11 @@ class UpdateService:
 
     async def _fail(self, message: str, output: str) -> None:
         log.error("Update to %s failed: %s", self.status["version"], message)
-        self._set(state="failed", finishedAt=time.time(), message=message, output=_tail(output))
+        self.set_status(state="failed", finishedAt=time.time(), message=message, output=_tail(output))
         await self._save_status()
         await self.context.audit("update.apply", version=self.status["version"], result="failed")
 
-    def _set(self, **changes: Any) -> None:
+    def set_status(self, **changes: Any) -> None:
         self.status.update(changes)
 
     async def _save_status(self) -> None:
@@ -338,7 +345,7 @@ def create_blueprint(context: Any) -> Blueprint:
         if unknown:
             raise ApiError(400, "; ".join(f"{name}: unknown field (known fields: version)" for name in unknown))
         version = updates.plan_apply(body.get("version"))
-        updates._set(state="running", phase="starting", version=version, message="starting")
+        updates.set_status(state="running", phase="starting", version=version, message="starting")
         log.info("Update to %s requested by %s", version, current_actor())
         await context.audit("update.apply", actor=current_actor(), client=current_client().address,
                             version=version, result="started")

@@ -43,7 +43,7 @@ async def run_pve(daemon: Any, sim: Any, node: Node, **extra_env: str) -> tuple[
     return result, issued, env
 
 
-async def test_pve_script_creates_user_token_acl_and_registers(daemon_factory, sim, proxmox_node) -> None:
+async def test_pve_script_registers_node(daemon_factory, sim, proxmox_node) -> None:
     daemon = await daemon_factory()
 
     result, issued, env = await run_pve(daemon, sim, proxmox_node)
@@ -144,7 +144,7 @@ async def test_pve_wrong_fingerprint_is_rejected(daemon_factory, sim, proxmox_no
     assert await configured_nodes(daemon) == []
 
 
-async def test_pve_script_stops_naming_failed_command(daemon_factory, sim, proxmox_node) -> None:
+async def test_pve_script_names_failed_command(daemon_factory, sim, proxmox_node) -> None:
     daemon = await daemon_factory()
 
     result, _, _ = await run_pve(daemon, sim, proxmox_node, STUB_FAIL="role add")
@@ -254,7 +254,7 @@ async def test_setup_script_rejects_bad_input(daemon_factory, body, message) -> 
     assert response.json()["error"].startswith(message)
 
 
-async def test_setup_script_needs_auth_but_register_does_not(daemon_factory, sim) -> None:
+async def test_register_needs_code_not_session(daemon_factory, sim) -> None:
     daemon = await daemon_factory(overrides={"auth.api_token": "canary-token-0123456789abcdef"})
     async with client_for(daemon) as client:
         anonymous = await client.post("/api/setup-script", json={"type": "pve", "host": sim.pve_url})
@@ -269,7 +269,7 @@ async def test_setup_script_needs_auth_but_register_does_not(daemon_factory, sim
     assert missing.json()["error"].startswith("setup code missing")
 
 
-async def test_register_rejects_other_host_and_keeps_code(daemon_factory, sim) -> None:
+async def test_register_rejects_other_host(daemon_factory, sim) -> None:
     daemon = await daemon_factory()
     issued = await request_script(daemon, type="pve", host=sim.pve_url)
     body = {"type": "pve", "host": "https://127.0.0.1:1", "tokenId": f"{PVE_USER}!x", "tokenValue": "v"}

@@ -47,7 +47,7 @@ async def configure_source(daemon: Any) -> None:
         assert response.status_code == 200, response.text
 
 
-async def test_handed_case_import_applies_without_restart(daemon_factory, sim) -> None:
+async def test_import_applies_without_restart(daemon_factory, sim) -> None:
     source = await daemon_factory(nodes=simulator_nodes(sim), real_kdf=True)
     await configure_source(source)
     target = await daemon_factory(real_kdf=True)
@@ -166,7 +166,7 @@ BAD_BUNDLES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_BUNDLES))
-async def test_import_rejects_bad_bundle_and_changes_nothing(daemon_factory, sim, case) -> None:
+async def test_import_rejects_bad_bundle(daemon_factory, sim, case) -> None:
     source = await daemon_factory(nodes=simulator_nodes(sim)[:1])
     await configure_source(source)
     good = (await export(source)).json()["data"]
