@@ -101,6 +101,18 @@ def test_login_with_password(live_pulse_class: Any, page: Any, shoot: Any) -> No
         # With a password set, the first-run banner stays away.
         expect(page.get_by_role("region", name="Security recommendation")).to_have_count(0)
 
+        # A session that ends on the server side brings the login form back on the next request.
+        page.context.clear_cookies()
+        page.goto(f"{live.url}/#/settings/nodes")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=WAIT_MS)
+
+        page.get_by_label("Username").fill("admin")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Log out admin").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        assert not [cookie for cookie in page.context.cookies() if cookie["name"] == "pulse_session"]
+
 
 def test_overview_shows_nodes_and_guests(live_pulse: Any, page: Any, shoot: Any) -> None:
     open_page(page, live_pulse)

@@ -1,6 +1,6 @@
 // The live connection: the full state document over /ws, reconnecting with exponential backoff.
 
-import { api } from "./api";
+import { api, request } from "./api";
 import { authStore, connectionStore, stateStore } from "./store";
 import { normalizeState, type PulseState } from "./types";
 
@@ -67,7 +67,9 @@ export function connect(): void {
     return;
   }
   socket = current;
+  let opened = false;
   current.onopen = () => {
+    opened = true;
     attempts = 0;
     connectionStore.update({ status: "connected", retryAt: null, attempts: 0 });
   };
@@ -95,11 +97,26 @@ export function connect(): void {
     socket = null;
     // 4401 / 1008: the server closed because the session is missing or expired.
     if (event.code === 4401 || event.code === 1008) authStore.update({ loginRequired: true });
+    else if (!opened) checkSession();
     scheduleReconnect();
   };
   current.onerror = () => {
     // onclose follows and schedules the retry.
   };
+}
+
+/**
+ * Ask whether the session ended when the WebSocket handshake fails: the browser does not expose the handshake's
+ * HTTP status, so an expired session would otherwise look like a server that is down.
+ */
+function checkSession(): void {
+  request<{ authConfigured?: boolean; authenticated?: boolean }>("/api/security/status", { ignoreUnauthorized: true })
+    .then((status) => {
+      if (status?.authConfigured && !status.authenticated) authStore.update({ loginRequired: true });
+    })
+    .catch(() => {
+      // The daemon is unreachable: the disconnected banner already says so.
+    });
 }
 
 export function reconnectNow(): void {
