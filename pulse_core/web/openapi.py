@@ -385,6 +385,8 @@ PATHS: dict[str, dict[str, Any]] = {
         parameters=[RANGE_PARAM, POINTS_PARAM, IDS_PARAM])},
     "/api/storage/": {"get": operation("Storage of all nodes and PBS datastores", "storage", obj({
         "storage": array(ref("Storage")), "datastores": array(ref("Datastore"))}))},
+    "/api/storage": {"get": operation("The same as /api/storage/, without a redirect", "storage", obj({
+        "storage": array(ref("Storage")), "datastores": array(ref("Datastore"))}))},
     "/api/storage/{nodeId}": {"get": operation(
         "Storage one node sees", "storage", obj({"node": STRING, "storage": array(ref("Storage"))}),
         errors=(404,), parameters=[path_param("nodeId", "node id as in /api/state nodes[].id")])},
@@ -445,7 +447,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/metrics": {"get": operation("Prometheus metrics", "core", STRING, content_type="text/plain")},
 }
 
-# Endpoints served by other areas (security, alerts, notifications, transfer, updates, setup).
+# Endpoints served by other areas (security, alerts, notifications); see also feature_paths().
 _OBJECT_BODY = {"type": "object"}
 _OK = obj({"success": BOOLEAN}, required=[])
 OTHER_PATHS: dict[str, dict[str, Any]] = {
@@ -476,10 +478,6 @@ OTHER_PATHS: dict[str, dict[str, Any]] = {
         "Clear the lockout of one username or address, or all without a body", "security", ANY_OBJECT,
         body=obj({"username": STRING, "address": STRING}, required=[]), body_required=False)},
     "/api/security/audit": {"get": operation("Security audit log", "security", ANY_OBJECT)},
-    "/api/config/export": {"post": operation("Export the configuration, encrypted with a passphrase", "transfer",
-                                             ANY_OBJECT, body=obj({"passphrase": STRING}))},
-    "/api/config/import": {"post": operation("Import an exported configuration", "transfer", ANY_OBJECT,
-                                             body=obj({"data": STRING, "passphrase": STRING}))},
     "/api/notifications/email": {
         "get": operation("Email notification settings (secrets not returned)", "notifications", ANY_OBJECT),
         "post": operation("Change email notification settings", "notifications", ANY_OBJECT, body=_OBJECT_BODY),
@@ -530,16 +528,6 @@ OTHER_PATHS: dict[str, dict[str, Any]] = {
     "/api/notifications/dead-letters/{deliveryId}/retry": {"post": operation(
         "Retry a dead delivery", "notifications", ANY_OBJECT, errors=(404,),
         parameters=[path_param("deliveryId", "delivery id")])},
-    "/api/setup-script": {"post": operation(
-        "Generate a setup script that creates a monitoring user and token on a node", "setup", STRING,
-        content_type="text/plain", body=obj({"type": STRING, "host": STRING}))},
-    "/api/auto-register": {"post": operation("Register a node (called by the setup script)", "setup", ANY_OBJECT,
-                                             body=obj({"type": STRING, "host": STRING, "name": STRING,
-                                                       "username": STRING, "tokenId": STRING,
-                                                       "tokenValue": STRING}, required=["type", "host"]))},
-    "/api/updates/check": {"get": operation("Check the update feed for a newer version", "updates", ANY_OBJECT)},
-    "/api/updates/apply": {"post": operation("Download and apply an available update", "updates", ANY_OBJECT)},
-    "/api/updates/status": {"get": operation("Status of the current update operation", "updates", ANY_OBJECT)},
 }
 
 
@@ -557,9 +545,26 @@ def add_operation(path: str, method: str, op: Any) -> None:
     _CACHED = None
 
 
+def feature_paths() -> dict[str, dict[str, Any]]:
+    """Return the operations of the core features whose routes live in their own modules.
+
+    Export/import, guest metadata, setup scripts and updates describe their
+    routes next to them; listing them here keeps the document complete without
+    an application.
+    """
+    from pulse_core import guest_metadata, setup_script, transfer_routes, updates
+
+    return {
+        **transfer_routes.openapi_paths(),
+        **guest_metadata.openapi_paths(),
+        **setup_script.openapi_paths(),
+        **updates.openapi_paths(),
+    }
+
+
 def document() -> dict[str, Any]:
     """Return the OpenAPI document (a new dict each call; the tables above are the source)."""
-    paths = {**OTHER_PATHS}
+    paths = {**OTHER_PATHS, **feature_paths()}
     for path, item in PATHS.items():
         paths[path] = {**paths.get(path, {}), **item}
     return {

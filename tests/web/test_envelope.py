@@ -15,6 +15,10 @@ from pulse_core.web.app import create_app
 from .conftest import make_daemon
 
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+GUARD_STATUSES = (401, 403, 429)
+# Routes that return a default document for any id instead of a 404: guest metadata can be set
+# before Pulse has seen the guest.
+DEFAULT_FOR_ANY_ID = {"/api/guests/<guest_id>/metadata"}
 # Routes outside the JSON API: the UI's HTML and assets, and the WebSocket.
 NON_API_ENDPOINTS = {"ui.index", "ui.asset", "ws.ws", "metrics.metrics"}
 
@@ -38,7 +42,11 @@ def api_rules(app: QuartTrio) -> list[Any]:
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint not in NON_API_ENDPOINTS and not rule.websocket]
 
 
-async def test_every_route_rejects_other_methods(app: QuartTrio) -> None:
+async def test_every_route_rejects_other_methods(app: QuartTrio, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulse_core.security import ratelimit
+
+    # Hundreds of requests from one client; the rate limit has its own test below.
+    monkeypatch.setattr(ratelimit, "GENERAL", ratelimit.Limit("general", 100_000, 60))
     client = app.test_client()
     checked = 0
     for rule in api_rules(app):
@@ -54,6 +62,10 @@ async def test_every_route_rejects_other_methods(app: QuartTrio) -> None:
             except Exception:
                 pass
             response = await client.open(path, method=method)
+            # The guard runs before routing, so it may reject first (export allows 5 requests a minute).
+            if response.status_code in GUARD_STATUSES:
+                await assert_envelope(response, response.status_code)
+                continue
             body = await assert_envelope(response, 405)
             assert method in body["error"]
             assert response.headers.get("Allow")
@@ -91,7 +103,7 @@ async def test_every_body_route_rejects_invalid_json(app: QuartTrio) -> None:
 async def test_unknown_ids_are_404(app: QuartTrio) -> None:
     client = app.test_client()
     for rule in api_rules(app):
-        if not rule.arguments or "GET" not in rule.methods:
+        if not rule.arguments or "GET" not in rule.methods or rule.rule in DEFAULT_FOR_ANY_ID:
             continue
         response = await client.get(concrete_path(rule))
         await assert_envelope(response, 404)
@@ -163,3 +175,29 @@ async def test_rate_limit_is_429_with_retry_after(app: QuartTrio) -> None:
 
     await assert_envelope(response, 429)
     assert int(response.headers["Retry-After"]) >= 1
+
+
+async def test_error_keeps_connection_usable(live_factory: Any) -> None:
+    """An error sent before the request body was read must not stall the next request.
+
+    Uses requests (a new keep-alive connection per round), which showed the stall
+    about one time in ten before the error handlers drained unread bodies.
+    """
+    import requests
+    import trio
+
+    daemon = await live_factory(nodes=[])
+    url = daemon.bound_urls[0] + "/api/config/system"
+
+    def rounds() -> list[int]:
+        statuses = []
+        for _ in range(30):
+            with requests.Session() as session:
+                statuses.append(session.request("TRACE", url, json={"theme": "dark"}, timeout=10).status_code)
+                # The timeout is a hang guard: a stalled connection raises ReadTimeout here.
+                statuses.append(session.get(url, timeout=10).status_code)
+        return statuses
+
+    statuses = await trio.to_thread.run_sync(rounds)
+
+    assert statuses == [405, 200] * 30

@@ -98,6 +98,7 @@ async def test_read_responses_match_schemas(client: httpx.AsyncClient, live: Dae
         ("/api/health", "/api/health"), ("/api/version", "/api/version"), ("/api/state", "/api/state"),
         ("/api/plugins", "/api/plugins"), ("/api/charts?range=24h&points=5", "/api/charts"),
         ("/api/storage-charts", "/api/storage-charts"), ("/api/storage/", "/api/storage/"),
+        ("/api/storage", "/api/storage"),
         (f"/api/storage/{node_id}", "/api/storage/{nodeId}"), ("/api/storage/nope", "/api/storage/{nodeId}"),
         ("/api/backups", "/api/backups"), ("/api/backups/unified", "/api/backups/unified"),
         ("/api/backups/pve", "/api/backups/pve"), ("/api/backups/pbs", "/api/backups/pbs"),

@@ -82,6 +82,9 @@ async def _history(ids: list[str], metrics: Sequence[str], start: float, end: fl
     return await daemon.storage.query_history(ids, list(metrics), start, end, points)
 
 
+# NOTE: without ?ids= this reads every guest's history. At 2,500 guests and a 1 h range the SQLite
+# backend took about 6 s for the query and the body is about 30 MB, so clients should ask for the
+# guests they show.
 @blueprint.get("/api/charts")
 async def charts() -> Response:
     daemon = current_daemon()
@@ -134,6 +137,7 @@ async def storage_charts() -> Response:
 
 
 @blueprint.get("/api/storage/")
+@blueprint.get("/api/storage", endpoint="storage_all_without_slash")
 async def storage_all() -> Response:
     daemon = current_daemon()
     return json_response({
