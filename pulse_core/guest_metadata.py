@@ -73,7 +73,6 @@ def _check_id(guest_id: str) -> None:
 def create_blueprint(context: Any) -> Blueprint:
     """Build the guest metadata routes for the daemon ``context``."""
     blueprint = Blueprint("pulse_guest_metadata", __name__)
-    blueprint.openapi_paths = openapi_paths()  # type: ignore[attr-defined]
     lock = trio.Lock()  # serializes read-modify-write of the section
 
     @blueprint.get("/api/guests/metadata")

@@ -154,7 +154,6 @@ def create_blueprint(context: Any) -> Blueprint:
     from pulse_core.setup_register import register_node
 
     blueprint = Blueprint("pulse_setup", __name__)
-    blueprint.openapi_paths = openapi_paths()  # type: ignore[attr-defined]
     codes = SetupCodes(clock=getattr(context, "clock", time.time))
 
     @blueprint.post("/api/setup-script")

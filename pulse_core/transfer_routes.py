@@ -48,7 +48,6 @@ async def apply_plan(context: Any, plan: transfer.ImportPlan) -> None:
 
 def create_blueprint(context: Any) -> Blueprint:
     blueprint = Blueprint("pulse_transfer", __name__)
-    blueprint.openapi_paths = openapi_paths()  # type: ignore[attr-defined]
 
     @blueprint.post("/api/config/export")
     async def export_config() -> Response:

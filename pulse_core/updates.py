@@ -322,7 +322,6 @@ def _is_editable() -> bool:
 
 def create_blueprint(context: Any) -> Blueprint:
     blueprint = Blueprint("pulse_updates", __name__)
-    blueprint.openapi_paths = openapi_paths()  # type: ignore[attr-defined]
     service = UpdateService(context)
     blueprint.update_service = service  # type: ignore[attr-defined]
 

@@ -325,3 +325,23 @@ def test_setup_codes_are_stored_hashed() -> None:
     assert code not in repr(codes._pending)
     assert all(len(key) == 64 for key in codes._pending)
 
+
+
+async def test_register_accepts_reference_body(daemon_factory, sim) -> None:
+    daemon = await daemon_factory()
+    issued = await request_script(daemon, type="pve", host=sim.pve_url)
+    body = {"type": "pve", "host": sim.pve_url, "name": "Node Name", "username": sim.pve_token["user"],
+            "tokenId": sim.pve_token["token_name"], "tokenValue": sim.pve_token["token_value"]}
+    async with client_for(daemon, headers={"X-Pulse-Setup-Code": issued["setupCode"]}) as client:
+        response = await client.post("/api/auto-register", json=body)
+
+    assert response.status_code == 201, response.text
+    registered = response.json()
+    assert registered["action"] == "created"
+    assert registered["fingerprintSource"] == "observed"
+    assert registered["fingerprint"] == sim.fingerprint
+    assert registered["node"]["tokenName"] == sim.pve_token["token_name"]
+    events = await daemon.storage.query_audit(limit=20)
+    [event] = [event for event in events if event["action"] == "node.auto_register"]
+    assert event["client"] == "127.0.0.1"
+    assert event["node"] == registered["node"]["id"]
