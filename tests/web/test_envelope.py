@@ -201,3 +201,12 @@ async def test_error_keeps_connection_usable(live_factory: Any) -> None:
     statuses = await trio.to_thread.run_sync(rounds)
 
     assert statuses == [405, 200] * 30
+
+
+async def test_forbidden_is_403(app: QuartTrio) -> None:
+    # The in-memory client's address is not private, and export without authentication is only
+    # allowed from private networks.
+    response = await app.test_client().post("/api/config/export", json={"passphrase": "correct horse battery"})
+
+    body = await assert_envelope(response, 403)
+    assert "private network" in body["error"]
