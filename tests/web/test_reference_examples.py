@@ -1,15 +1,15 @@
 """The API reference's curl and Python examples, run against a live Pulse.
 
 The examples are read from the reference document itself and changed only where
-they must be for a test machine: ``http://localhost:7655`` becomes the test
-server on 127.0.0.1, the Proxmox host ``https://192.168.1.100:8006`` becomes the
-local simulator, the example credentials (``monitor@pve`` / ``root@pam`` with
+they must be for a test machine. ``http://localhost:7655`` becomes the test
+server on 127.0.0.1, and the Proxmox host ``https://192.168.1.100:8006`` becomes the
+local simulator. The example credentials (``monitor@pve`` / ``root@pam`` with
 ``password``) become the simulator's ``root@pam`` password, and both example
 tokens become the token the test server is configured with. The Python
 example's loop body is re-indented because the reference text lost its
-indentation. Examples for other
-areas (webhooks, export, auto-register) are not run here: they would contact
-external hosts or belong to those areas' tests.
+indentation. Examples for other areas (webhooks, export, auto-register) are not
+run here, because they would contact external hosts or belong to those areas'
+tests.
 """
 
 from __future__ import annotations
