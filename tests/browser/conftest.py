@@ -54,7 +54,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    from playwright.sync_api import expect
+
+    # Hang guards sized for a busy CI machine; a passing test does not wait for them.
+    expect.set_options(timeout=15_000)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
