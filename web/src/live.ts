@@ -67,9 +67,7 @@ export function connect(): void {
     return;
   }
   socket = current;
-  let opened = false;
   current.onopen = () => {
-    opened = true;
     attempts = 0;
     connectionStore.update({ status: "connected", retryAt: null, attempts: 0 });
   };
@@ -92,12 +90,11 @@ export function connect(): void {
       performance.clearMarks(STATE_MARK);
     }
   };
-  current.onclose = (event) => {
+  current.onclose = () => {
     if (socket !== current) return;
     socket = null;
-    // 4401 / 1008: the server closed because the session is missing or expired.
-    if (event.code === 4401 || event.code === 1008) authStore.update({ loginRequired: true });
-    else if (!opened) checkSession();
+    // A closed or refused socket may mean the session ended; the login form then replaces the dashboard.
+    checkSession();
     scheduleReconnect();
   };
   current.onerror = () => {
@@ -106,8 +103,8 @@ export function connect(): void {
 }
 
 /**
- * Ask whether the session ended when the WebSocket handshake fails: the browser does not expose the handshake's
- * HTTP status, so an expired session would otherwise look like a server that is down.
+ * Ask the server whether the session ended. Browsers do not expose a refused handshake's HTTP status, so an
+ * expired session would otherwise look like a server that is down.
  */
 function checkSession(): void {
   request<{ authConfigured?: boolean; authenticated?: boolean }>("/api/security/status", { ignoreUnauthorized: true })
@@ -115,7 +112,7 @@ function checkSession(): void {
       if (status?.authConfigured && !status.authenticated) authStore.update({ loginRequired: true });
     })
     .catch(() => {
-      // The daemon is unreachable: the disconnected banner already says so.
+      // The daemon is unreachable: the disconnected banner already shows that.
     });
 }
 

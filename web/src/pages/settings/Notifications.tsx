@@ -41,7 +41,7 @@ const EMAIL_DEFAULTS: EmailConfig = {
 
 const DEFAULT_PORTS = { starttls: 587, tls: 465, none: 25 };
 
-/** Run a test request; a failed delivery (HTTP 502) still carries the service's answer to show. */
+/** Run a test request; a failed delivery (HTTP 502) still carries the service's reply to show. */
 export async function runTest(path: string, body: unknown): Promise<unknown> {
   try {
     return await api.post(path, body);
@@ -51,7 +51,7 @@ export async function runTest(path: string, body: unknown): Promise<unknown> {
   }
 }
 
-/** A test endpoint's reply, shown as the service returned it. */
+/** Show a test endpoint's reply as the service returned it. */
 function TestResult({ result, testId }: { result: unknown; testId: string }) {
   if (result === null || result === undefined) return null;
   const record = (typeof result === "object" ? result : { message: String(result) }) as Record<string, unknown>;
