@@ -78,3 +78,25 @@ async def test_backup_views_match_state(client: httpx.AsyncClient, live: Daemon)
     assert len(unified) == len(everything["storageBackups"]) + len(everything["pbsBackups"])
     assert [entry["time"] for entry in unified] == sorted((entry["time"] for entry in unified), reverse=True)
     assert len(snapshots) == len(live.state.all("guest_snapshots"))
+
+
+async def test_chart_cache_reuses_body_until_state_changes() -> None:
+    from pulse_core.web.routes.history import ChartCache
+
+    cache = ChartCache()
+    builds = 0
+
+    async def build() -> dict[str, int]:
+        nonlocal builds
+        builds += 1
+        return {"build": builds}
+
+    first = await cache.get("/api/charts?range=1h", 1, build)
+    again = await cache.get("/api/charts?range=1h", 1, build)
+    other = await cache.get("/api/charts?range=24h", 1, build)
+    changed = await cache.get("/api/charts?range=1h", 2, build)
+
+    assert first == again == b'{"build":1}'
+    assert other == b'{"build":2}'
+    assert changed == b'{"build":3}'
+    assert builds == 3
