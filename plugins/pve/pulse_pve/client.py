@@ -249,8 +249,12 @@ class PVEClient:
 
     async def get_bytes(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
         """Return the raw body of a successful GET (for measuring decode cost)."""
-        response = await self._send("GET", path, params=params, data=None, timeout=None, authenticated=True)
+        response = await self.get_response(path, params)
         return response.content
+
+    async def get_response(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        """Return a successful GET's response undecoded, for callers with their own decoder."""
+        return await self._send("GET", path, params=params, data=None, timeout=None, authenticated=True)
 
     async def request(
         self,
@@ -263,6 +267,10 @@ class PVEClient:
         authenticated: bool = True,
     ) -> Any:
         response = await self._send(method, path, params=params, data=data, timeout=timeout, authenticated=authenticated)
+        return self.decode_data(response, method, path)
+
+    def decode_data(self, response: httpx.Response, method: str, path: str) -> Any:
+        """Return the ``data`` of a JSON response body, or raise PVEResponseError naming the call."""
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:

@@ -103,28 +103,42 @@ class RateTracker:
     The first sight of a counter, a counter that went backwards (guest or node
     restart, counter wrap) and an uptime that went backwards all give ``None``
     for that interval: never a negative rate or a spike of the whole counter.
-    Counters are kept per resource as a tuple, so one lookup serves all of a
-    guest's counters.
+    Counters are kept per resource in one list that each call updates in
+    place, so a poll of thousands of guests allocates no new records.
     """
 
     __slots__ = ("_last",)
 
     def __init__(self) -> None:
-        self._last: dict[str, tuple[float, tuple[int | None, ...], int | None]] = {}
+        # key -> [time, uptime, counters]
+        self._last: dict[str, list[Any]] = {}
 
     def rates(
         self, key: str, values: tuple[int | None, ...], now: float, uptime: int | None = None
     ) -> tuple[float | None, ...]:
-        previous = self._last.get(key)
-        self._last[key] = (now, values, uptime)
-        if previous is None:
+        record = self._last.get(key)
+        if record is None:
+            self._last[key] = [now, uptime, values]
             return (None,) * len(values)
-        then, old_values, old_uptime = previous
+        then, old_uptime, old_values = record
+        record[0] = now
+        record[1] = uptime
+        record[2] = values
         elapsed = now - then
         if elapsed <= 0 or len(old_values) != len(values) or (
             uptime is not None and old_uptime is not None and uptime < old_uptime
         ):
             return (None,) * len(values)
+        if len(values) == 4:
+            # The guest case (net in/out, disk read/write), unrolled because it runs per guest per poll.
+            a, b, c, d = values
+            old_a, old_b, old_c, old_d = old_values
+            return (
+                None if a is None or old_a is None or a < old_a else (a - old_a) / elapsed,
+                None if b is None or old_b is None or b < old_b else (b - old_b) / elapsed,
+                None if c is None or old_c is None or c < old_c else (c - old_c) / elapsed,
+                None if d is None or old_d is None or d < old_d else (d - old_d) / elapsed,
+            )
         return tuple(
             None if value is None or old is None or value < old else (value - old) / elapsed
             for value, old in zip(values, old_values)
@@ -262,7 +276,16 @@ def vm_disk_unknown(maxdisk: int | None, reason: str) -> Usage:
 def parse_tags(value: Any) -> list[str]:
     if not value:
         return []
-    return sorted({tag for tag in re.split(r"[;, ]+", str(value)) if tag})
+    # A fresh list per guest, so no two guests share one that a consumer could change.
+    return list(_parse_tag_text(str(value)))
+
+
+_TAG_SEPARATORS = re.compile(r"[;, ]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_tag_text(text: str) -> tuple[str, ...]:
+    return tuple(sorted({tag for tag in _TAG_SEPARATORS.split(text) if tag}))
 
 
 def guest_from_resource(
