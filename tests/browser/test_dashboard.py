@@ -479,10 +479,12 @@ def test_disconnected_state_visible(live_pulse: Any, page: Any, shoot: Any) -> N
         socket.connect_to_server()
         sockets.append(socket)
 
-    page.route_web_socket(re.compile(r"/ws$"), handle)
+    page.route_web_socket(re.compile(r"/ws(\?|$)"), handle)
     open_page(page, live_pulse)
     wait_for_guests(page)
 
+    # Chromium has DecompressionStream, so the page asks for gzip frames.
+    assert "encoding=gzip" in sockets[-1].url
     refuse["on"] = True
     sockets[-1].close(code=1006, reason="dropped by the test")
     expect(page.locator("[data-connection='disconnected']")).to_be_visible(timeout=WAIT_MS)
