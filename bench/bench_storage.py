@@ -212,19 +212,27 @@ async def bench_queries(guests: int, runs: int) -> None:
 # --- database size --------------------------------------------------------------------------------------
 
 
-async def bench_size(guests: int, days: float, target_guests: int) -> None:
+class SteadyLoad(GuestLoad):
+    """Every metric keeps its first value, as on an idle system."""
+
+    def poll(self, ts: float) -> list[Sample]:
+        return [Sample(resource, metric, ts, 42.5) for resource in self.resources for metric in METRICS]
+
+
+async def bench_size(guests: int, days: float, target_guests: int, steady: bool = False) -> None:
     """Run ``days`` of 10 s polls for ``guests``, then extrapolate the 90-day file for ``target_guests``."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pulse.db"
         clock = Clock(START)
         storage = SqliteStorage(path, SqliteStorageSettings(), clock=clock)
         await storage.open()
-        load = GuestLoad(guests)
+        load = SteadyLoad(guests) if steady else GuestLoad(guests)
         t0 = time.perf_counter()
         for i in range(int(days * DAY / 10)):
             clock.now = START + i * 10
             await storage.write_samples(load.poll(clock.now))
         elapsed = time.perf_counter() - t0
+
         stats = await storage.statistics()
         await storage.aclose()
         conn = sqlite3.connect(path)
@@ -233,6 +241,7 @@ async def bench_size(guests: int, days: float, target_guests: int) -> None:
             for tier, count, blob_bytes in conn.execute("SELECT tier, count(*), sum(length(data)) FROM blocks GROUP BY tier")
         }
         conn.close()
+
     series = guests * len(METRICS)
     retentions = SqliteStorageSettings().retentions()
     # Bytes per row as stored: the blob, the key (tier, start, series id) and the cell header.
@@ -240,6 +249,7 @@ async def bench_size(guests: int, days: float, target_guests: int) -> None:
     modeled_now = sum(count * key_and_cell + blob for count, blob in per_tier.values())
     page_overhead = stats["file_bytes"] / modeled_now
     target_series = target_guests * len(METRICS)
+
     total = 0.0
     parts = []
     for tier, retention in zip(TIERS, retentions):
@@ -252,7 +262,7 @@ async def bench_size(guests: int, days: float, target_guests: int) -> None:
         total += tier_bytes
         parts.append(f"{tier.name} {tier_bytes / 1e6:.0f} MB ({row_bytes:.0f} B/row)")
     row(
-        f"Database at 90 days, {target_guests:,} guests x 8 metrics (extrapolated)",
+        f"Database at 90 days, {target_guests:,} guests x 8 metrics, {'steady' if steady else 'varying'} values (extrapolated)",
         f"{total / 1e6:.0f} MB",
         f"from {days:g} simulated days of 10 s polls for {guests} guests ({series:,} series, {elapsed:.0f} s); "
         f"file {stats['file_bytes'] / 1e6:.1f} MB = {page_overhead:.2f} x modeled rows; " + ", ".join(parts),
@@ -310,6 +320,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="repetitions of each query (default 20)")
     parser.add_argument("--size-guests", type=int, default=100, help="guests in the accelerated size run (default 100)")
     parser.add_argument("--size-days", type=float, default=3.0, help="simulated days of the size run (default 3)")
+    parser.add_argument("--steady", action="store_true", help="size run with constant values instead of varying ones")
     parser.add_argument("--idle-hours", type=float, default=6.0, help="simulated hours measured when idle (default 6)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}", flush=True)
@@ -320,7 +331,7 @@ def main() -> None:
         elif name == "queries":
             trio.run(bench_queries, args.guests, args.runs)
         elif name == "size":
-            trio.run(bench_size, args.size_guests, args.size_days, args.guests)
+            trio.run(bench_size, args.size_guests, args.size_days, args.guests, args.steady)
         elif name == "idle":
             trio.run(bench_idle, args.idle_hours)
         else:
