@@ -191,3 +191,20 @@ async def test_calls_before_open_raise(storage_factory) -> None:
         await storage.get_value("x")
     with pytest.raises(StorageError, match="storage is not open; call open"):
         await storage.set_value("x", 1)
+
+
+async def test_background_task_prunes_on_schedule(storage_factory, clock, tmp_path, autojump_clock) -> None:
+    import sqlite3
+
+    import trio
+
+    storage = storage_factory(prune_interval_seconds=600)
+    await storage.open()
+    await storage.save_session("hash-old", {"user": "admin"}, clock.now - 1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(storage.run)
+        await trio.sleep(601)
+        nursery.cancel_scope.cancel()
+    await storage.aclose()
+    with sqlite3.connect(tmp_path / "pulse.db") as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
