@@ -122,9 +122,11 @@ def polls_by_source(samples: dict[str, list]) -> dict[str, float]:
 
 async def test_live_metrics_show_polls_and_guests(nursery, tmp_path, pulse_simulator):
     daemon = await start_live(nursery, tmp_path, pulse_simulator)
+    # A poll can time out on a busy machine, so wait for data from both sources, not only for polls.
     await wait_until(lambda: len(daemon.scheduler.pollers) == 2
                      and all(p.stats.polls > 0 for p in daemon.scheduler.pollers.values())
-                     and bool(daemon.state.all("guests")))
+                     and bool(daemon.state.all("guests"))
+                     and bool(daemon.state.all("pbs")))
     base = daemon.bound_urls[0]
     ws_url = base.replace("http://", "ws://") + "/ws"
 
