@@ -19,7 +19,8 @@ class _Section(BaseModel):
 
 class ServerConfig(_Section):
     bind: str = "0.0.0.0"
-    port: int = Field(7655, ge=1, le=65535)
+    # 0 picks a free port (tests and the demo use it).
+    port: int = Field(7655, ge=0, le=65535)
     public_url: str = ""
     allowed_origins: list[str] = Field(default_factory=list)
     trusted_proxies: list[str] = Field(default_factory=list)
