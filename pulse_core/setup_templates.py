@@ -11,6 +11,10 @@ privileges that both the user and the token hold, so every ACL is granted to
 both. The guest-agent privilege changed name in PVE 9 (``VM.GuestAgent.Audit``;
 ``VM.Monitor`` before), so the script reads the major version from
 ``pveversion``. PBS tokens are likewise limited to their user's privileges.
+
+NOTE: curl in the script verifies Pulse's certificate with the system CAs, so a
+Pulse served over HTTPS with a self-signed certificate cannot be reached;
+generate the script with an http:// ``pulseUrl`` or a trusted certificate.
 """
 
 from __future__ import annotations
@@ -161,7 +165,8 @@ step "Created the privilege-separated API token $full_token"
 pveum acl modify / --users "$PULSE_USER" --tokens "$full_token" --roles "PVEAuditor,$ROLE"
 step "Granted PVEAuditor and $ROLE on / to $PULSE_USER and its token"
 if [ "$BACKUP_ACCESS" -eq 1 ]; then
-    # PVE lists backup files only to users with Datastore.Allocate, or AllocateSpace plus VM.Backup.
+    # NOTE: the privilege PVE needs to list backup files (Datastore.Allocate, or AllocateSpace with
+    # VM.Backup, in pve-storage's check_volume_access) is recalled, not checked on a real server.
     pveum acl modify /storage --users "$PULSE_USER" --tokens "$full_token" --roles PVEDatastoreAdmin
     step "Granted PVEDatastoreAdmin on /storage, so Pulse can list backup files"
 fi

@@ -13,6 +13,9 @@ Applying upgrades a pip or pipx install in the environment Pulse runs from
 with exit status 75 so systemd (``Restart=on-failure``) starts the new version.
 In a container it returns 409 with the advice to pull the new image. The check is limited to
 10 requests per hour per client by the request guard.
+
+NOTE: ``updates.check_interval_hours`` is not used yet; the feed is read only
+when a client calls the check endpoint.
 """
 
 from __future__ import annotations
