@@ -34,12 +34,29 @@ export async function loadState(): Promise<void> {
   applyState(document);
 }
 
-/** Browsers with DecompressionStream ask for gzip frames, which cut the bytes each full state costs. */
-const GZIP = typeof DecompressionStream !== "undefined";
+const GZIP_KEY = "pulse-ws-gzip";
+
+/** Whether gzip frames can be used here: the browser needs DecompressionStream. */
+export const GZIP_SUPPORTED = typeof DecompressionStream !== "undefined";
+
+/**
+ * Whether this browser asks for gzip frames. Off by default: on a fast link inflating costs more time per
+ * update than the smaller frame saves (see the Web UI section of BENCHMARKS.md), so it is for slow links.
+ */
+export function gzipEnabled(): boolean {
+  return GZIP_SUPPORTED && localStorage.getItem(GZIP_KEY) === "1";
+}
+
+/** Store the choice and reconnect so the next socket uses it. */
+export function setGzipEnabled(enabled: boolean): void {
+  localStorage.setItem(GZIP_KEY, enabled ? "1" : "0");
+  disconnect();
+  connect();
+}
 
 function socketUrl(): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws${GZIP ? "?encoding=gzip" : ""}`;
+  return `${scheme}//${location.host}/ws${gzipEnabled() ? "?encoding=gzip" : ""}`;
 }
 
 async function messageText(data: unknown): Promise<string | null> {

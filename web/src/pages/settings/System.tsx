@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "../../api";
 import { ErrorBox, Field, Notice, Section, useAction, useAsync } from "../../components/ui";
 import { formatDuration, formatTime } from "../../format";
+import { GZIP_SUPPORTED, gzipEnabled, setGzipEnabled } from "../../live";
 import { setTheme, themeStore, type ThemeChoice } from "../../theme";
 import { useStore } from "../../store";
 
@@ -31,6 +32,7 @@ export function SystemSettings() {
   const [origins, setOrigins] = useState("");
   const [embedding, setEmbedding] = useState("");
   const theme = useStore(themeStore);
+  const [gzip, setGzip] = useState(gzipEnabled());
   const action = useAction();
   useEffect(() => {
     if (!loaded.data) return;
@@ -64,6 +66,18 @@ export function SystemSettings() {
             </button>
           ))}
         </div>
+        <label class="checkbox">
+          <input
+            type="checkbox"
+            checked={gzip}
+            disabled={!GZIP_SUPPORTED}
+            onChange={(event) => {
+              setGzip(event.currentTarget.checked);
+              setGzipEnabled(event.currentTarget.checked);
+            }}
+          />
+          Compress live updates in this browser (much less data over slow links, more time per update)
+        </label>
       </Section>
       <Section title="System">
         <ErrorBox error={loaded.error} onRetry={loaded.reload} />
