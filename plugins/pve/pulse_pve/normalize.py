@@ -97,6 +97,9 @@ def format_bytes(size: int) -> str:
 # --- counters to rates ----------------------------------------------------------------
 
 
+_NO_RATES: tuple[None, None, None, None] = (None, None, None, None)
+
+
 class RateTracker:
     """Turns cumulative byte counters into bytes per second.
 
@@ -110,14 +113,15 @@ class RateTracker:
     __slots__ = ("_last",)
 
     def __init__(self) -> None:
-        # key -> [time, uptime, counters]
+        # key -> [time, uptime, counters] from ``rates``, or
+        # [time, uptime, net_in, net_out, disk_read, disk_write] from ``guest_rates``.
         self._last: dict[str, list[Any]] = {}
 
     def rates(
         self, key: str, values: tuple[int | None, ...], now: float, uptime: int | None = None
     ) -> tuple[float | None, ...]:
         record = self._last.get(key)
-        if record is None:
+        if record is None or len(record) != 3:
             self._last[key] = [now, uptime, values]
             return (None,) * len(values)
         then, old_uptime, old_values = record
@@ -129,19 +133,45 @@ class RateTracker:
             uptime is not None and old_uptime is not None and uptime < old_uptime
         ):
             return (None,) * len(values)
-        if len(values) == 4:
-            # The guest case (net in/out, disk read/write), unrolled because it runs per guest per poll.
-            a, b, c, d = values
-            old_a, old_b, old_c, old_d = old_values
-            return (
-                None if a is None or old_a is None or a < old_a else (a - old_a) / elapsed,
-                None if b is None or old_b is None or b < old_b else (b - old_b) / elapsed,
-                None if c is None or old_c is None or c < old_c else (c - old_c) / elapsed,
-                None if d is None or old_d is None or d < old_d else (d - old_d) / elapsed,
-            )
         return tuple(
             None if value is None or old is None or value < old else (value - old) / elapsed
             for value, old in zip(values, old_values)
+        )
+
+    def guest_rates(
+        self,
+        key: str,
+        net_in: int | None,
+        net_out: int | None,
+        disk_read: int | None,
+        disk_write: int | None,
+        now: float,
+        uptime: int | None,
+    ) -> tuple[float | None, float | None, float | None, float | None]:
+        """Return a guest's network in/out and disk read/write rates, like ``rates`` with four counters.
+
+        The counters go into the guest's record in place rather than into a
+        new tuple, because this runs for every running guest on every poll.
+        """
+        record = self._last.get(key)
+        if record is None or len(record) != 6:
+            self._last[key] = [now, uptime, net_in, net_out, disk_read, disk_write]
+            return _NO_RATES
+        then, old_uptime, old_in, old_out, old_read, old_write = record
+        record[0] = now
+        record[1] = uptime
+        record[2] = net_in
+        record[3] = net_out
+        record[4] = disk_read
+        record[5] = disk_write
+        elapsed = now - then
+        if elapsed <= 0 or (uptime is not None and old_uptime is not None and uptime < old_uptime):
+            return _NO_RATES
+        return (
+            None if net_in is None or old_in is None or net_in < old_in else (net_in - old_in) / elapsed,
+            None if net_out is None or old_out is None or net_out < old_out else (net_out - old_out) / elapsed,
+            None if disk_read is None or old_read is None or disk_read < old_read else (disk_read - old_read) / elapsed,
+            None if disk_write is None or old_write is None or disk_write < old_write else (disk_write - old_write) / elapsed,
         )
 
     def rate(self, key: str, value: int | None, now: float, uptime: int | None = None) -> float | None:
@@ -357,8 +387,8 @@ def guest_from_resource(
         last_seen=now,
     )
     if running:
-        guest.net_in, guest.net_out, guest.disk_read, guest.disk_write = rates.rates(
-            gid, (as_int(get("netin")), as_int(get("netout")), as_int(get("diskread")), as_int(get("diskwrite"))), now, uptime
+        guest.net_in, guest.net_out, guest.disk_read, guest.disk_write = rates.guest_rates(
+            gid, as_int(get("netin")), as_int(get("netout")), as_int(get("diskread")), as_int(get("diskwrite")), now, uptime
         )
     else:
         rates.drop(gid)

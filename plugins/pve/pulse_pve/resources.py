@@ -158,8 +158,8 @@ def guest_from_record(instance: str, record: ResourceRecord, now: float, rates: 
         last_seen=now,
     )
     if running:
-        guest.net_in, guest.net_out, guest.disk_read, guest.disk_write = rates.rates(
-            gid, (record.netin, record.netout, record.diskread, record.diskwrite), now, uptime
+        guest.net_in, guest.net_out, guest.disk_read, guest.disk_write = rates.guest_rates(
+            gid, record.netin, record.netout, record.diskread, record.diskwrite, now, uptime
         )
     else:
         rates.drop(gid)

@@ -11,11 +11,13 @@ only what it would have refreshed as stale.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -50,6 +52,7 @@ from pulse_pve.client import (
     TLSPolicy,
     TokenAuth,
 )
+from pulse_pve.resources import ResourceRecord, decode_resources, guest_from_record, record_as_dict
 from pulse_pve.settings import PVEConfig
 
 log = logging.getLogger(__name__)
@@ -217,9 +220,16 @@ class PVESource:
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET through the active endpoint, failing over to another member when it is down."""
+        return await self._with_failover(lambda client: client.get(path, params))
+
+    async def _get_response(self, path: str) -> httpx.Response:
+        """GET like ``_get``, returning the response undecoded."""
+        return await self._with_failover(lambda client: client.get_response(path))
+
+    async def _with_failover(self, call: Callable[[PVEClient], Awaitable[Any]]) -> Any:
         try:
             async with self._limiter:
-                return await self._active.get(path, params)
+                return await call(self._active)
         except (SourceConnectError, SourceTLSError) as exc:
             if isinstance(exc, NodeUnreachableError):
                 raise
@@ -227,7 +237,7 @@ class PVESource:
         for client in self._failover_candidates():
             try:
                 async with self._limiter:
-                    data = await client.get(path, params)
+                    data = await call(client)
             except (SourceConnectError, SourceTLSError) as exc:
                 if isinstance(exc, NodeUnreachableError):
                     raise
@@ -404,7 +414,7 @@ class PVESource:
                 pass
             self._done("membership", self.cadences.membership)
 
-        resources = await self._get("/cluster/resources")
+        resources = await self._cluster_resources()
         if not isinstance(resources, list):
             raise PVEResponseError(f"{self._active.label}: /cluster/resources did not return a list", path="/cluster/resources")
         if not resources:
@@ -448,13 +458,41 @@ class PVESource:
         result.storage = self._merge_storage(storage)
         return result
 
-    def _split_resources(self, resources: list[Any]) -> tuple[dict[str, Node], list[dict[str, Any]], list[Storage]]:
-        """Sort /cluster/resources into nodes, raw guest items and storage, and add offline members."""
+    async def _cluster_resources(self) -> Any:
+        """Fetch /cluster/resources: typed records when the fast decoder accepts the body, else plain data."""
+        path = "/cluster/resources"
+        response = await self._get_response(path)
+        records = decode_resources(response.content)
+        if records is not None:
+            return records
+        self._log_once(
+            "resources-fallback", logging.DEBUG,
+            "%s: %s has values the typed decoder rejects; decoding it field by field", self.instance, path,
+        )
+        return self._active.decode_data(response, "GET", path)
+
+    def _split_resources(
+        self, resources: list[Any]
+    ) -> tuple[dict[str, Node], list[dict[str, Any] | ResourceRecord], list[Storage]]:
+        """Sort /cluster/resources into nodes, raw guest items and storage, and add offline members.
+
+        ``resources`` holds either typed records or dicts; guests stay in that
+        form for ``_build_guests``, and nodes and storage (few) go through the
+        dict builders either way.
+        """
         cluster_name = self.topology.cluster_name if self.topology.is_cluster else None
         nodes: dict[str, Node] = {}
-        guest_items: list[dict[str, Any]] = []
+        guest_items: list[dict[str, Any] | ResourceRecord] = []
         storage: list[Storage] = []
         for item in resources:
+            if type(item) is ResourceRecord:
+                kind = item.type
+                if kind == "qemu" or kind == "lxc":
+                    guest_items.append(item)
+                    continue
+                if kind != "node" and kind != "storage":
+                    continue
+                item = record_as_dict(item)
             kind = item.get("type")
             if kind == "node":
                 node = nz.node_from_resource(self.instance, item, cluster_name=cluster_name)
@@ -567,9 +605,27 @@ class PVESource:
                     nursery.start_soon(fetch, node)
         return offline
 
-    def _build_guests(self, items: list[dict[str, Any]], offline: set[str], now: float) -> list[Guest]:
+    def _build_guests(self, items: list[dict[str, Any] | ResourceRecord], offline: set[str], now: float) -> list[Guest]:
+        # Every guest brings about eight new container objects (the guest, its
+        # Usage values and lists), and all of them live until the next poll.
+        # With the collector running, a large cluster sets off dozens of young
+        # collections per poll, and every tenth of those cascades into older
+        # generations and, in turn, into full-heap ones. Pausing it for this
+        # loop, which never awaits, leaves one young collection afterwards.
+        # In the 2,500-guest benchmark that halves the collector's time.
+        with _collector_paused():
+            return self._build_guest_list(items, offline, now)
+
+    def _build_guest_list(self, items: list[dict[str, Any] | ResourceRecord], offline: set[str], now: float) -> list[Guest]:
         guests: list[Guest] = []
         for item in items:
+            if type(item) is ResourceRecord:
+                if not offline or (item.node or "") not in offline:
+                    guest = guest_from_record(self.instance, item, now, self._rates)
+                    if guest is not None:
+                        guests.append(guest)
+                    continue
+                item = record_as_dict(item)
             node_name = str(item.get("node") or "")
             if node_name in offline:
                 vmid = nz.as_int(item.get("vmid"))
@@ -764,10 +820,15 @@ class PVESource:
             guest.agent_status = detail.agent_status
             if detail.disk is not None:
                 guest.disk = detail.disk
-            guest.filesystems = list(detail.filesystems)
-            guest.ip_addresses = list(detail.ip_addresses)
+            # The guest was built this poll with its own empty lists, so an
+            # empty detail list needs no copy (fewer objects for the collector).
+            if detail.filesystems:
+                guest.filesystems = list(detail.filesystems)
+            if detail.ip_addresses:
+                guest.ip_addresses = list(detail.ip_addresses)
             guest.os_name = detail.os_name
-            guest.stale_fields = sorted(detail.stale_fields)
+            if detail.stale_fields:
+                guest.stale_fields = sorted(detail.stale_fields)
 
     # -- slow cadence -------------------------------------------------------------------------------------
 
@@ -989,6 +1050,18 @@ class PVESource:
         from pulse_pve.check import check_connection
 
         return await check_connection(self)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Disable the cyclic garbage collector for a synchronous block; restore its previous state."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _copy_node_details(previous: Node, node: Node) -> None:

@@ -170,3 +170,22 @@ def test_collector_pause_restores_state():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_guest_rates_reset_and_restart():
+    rates = nz.RateTracker()
+    assert rates.guest_rates("g", 1000, 2000, 3000, 4000, 100.0, 50) == (None, None, None, None)
+    assert rates.guest_rates("g", 2000, 2000, 3500, None, 110.0, 60) == (100.0, 0.0, 50.0, None)
+    # Counter reset on one counter only: that one has no rate, the others do.
+    assert rates.guest_rates("g", 10, 2100, 3600, 4000, 120.0, 70) == (None, 10.0, 10.0, None)
+    # Uptime went backwards (guest restart): no rates at all for the interval.
+    assert rates.guest_rates("g", 20, 2200, 3700, 4100, 130.0, 5) == (None, None, None, None)
+    assert rates.guest_rates("g", 30, 2300, 3800, 4200, 130.0, 6) == (None, None, None, None)  # no time passed
+
+
+def test_rate_kinds_share_keys_safely():
+    rates = nz.RateTracker()
+    rates.guest_rates("g", 1, 2, 3, 4, 100.0, 10)
+    assert rates.rates("g", (5, 6, 7, 8), 110.0, 20) == (None, None, None, None)
+    assert rates.guest_rates("g", 15, 16, 17, 18, 120.0, 30) == (None, None, None, None)
+    assert rates.guest_rates("g", 25, 26, 27, 28, 130.0, 40) == (1.0, 1.0, 1.0, 1.0)
