@@ -211,11 +211,6 @@ class PBSClient:
     async def get(self, path: str, params: Mapping[str, Any] | None = None, timeout: float | None = None) -> Any:
         return await self.request("GET", path, params=params, timeout=timeout)
 
-    async def get_envelope(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Return the whole reply object (``data`` plus attributes such as ``total``)."""
-        response = await self._send("GET", path, params=params, data=None, timeout=None, authenticated=True)
-        return self._decode("GET", path, response)
-
     async def request(
         self,
         method: str,

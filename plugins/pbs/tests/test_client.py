@@ -157,3 +157,16 @@ async def test_closed_port_is_a_connect_error():
     with pytest.raises(SourceConnectError, match="cannot connect"):
         await client.get("/version")
     await client.aclose()
+
+
+async def test_ticket_renews_before_expiry(mock_clock):
+    fake = FakePBS()
+    fake.auth_mode = "ticket"
+    source = source_for(fake, token_name=None, token_value=None, password=PASSWORD)
+    await source.client.get("/version")
+    mock_clock.jump(1.6 * 3600)
+    await source.client.get("/version")
+    assert fake.logins == 2
+    renewal = [request for request in fake.requests if request.url.path.endswith("/access/ticket")][1]
+    # The renewal sends the current ticket as the password, which keeps second-factor logins valid.
+    assert "password=PBS%3Amonitor%40pbs" in renewal.content.decode()
