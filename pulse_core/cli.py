@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def builtin_plugins() -> dict[str, object]:
-    """The core's own plugins, registered on the same hooks as third-party ones."""
+    """Return the core's own plugins, registered on the same hooks as third-party ones."""
     from pulse_core import builtin
 
     return {"core": builtin}
@@ -165,7 +165,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_plugins(args: argparse.Namespace) -> int:
     host = make_host()
     for info in host.describe():
-        state = "blocked" if info["blocked"] else ("FAILED: " + info["error"] if info["error"] else "loaded")
+        if info["blocked"]:
+            state = "blocked"
+        elif info["error"]:
+            state = "FAILED: " + info["error"]
+        else:
+            state = "loaded"
         print(f"{info['name']:<18} {info['distribution']} {info['version']}  [{state}]")
         if info["hooks"]:
             print(f"{'':<18} hooks: {', '.join(info['hooks'])}")
