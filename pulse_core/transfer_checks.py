@@ -15,7 +15,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from pulse_core import guest_metadata
-from pulse_core.transfer import ALERTS, GUEST_METADATA, NODE_KEYS, NODES, NOTIFICATION_PREFIX, SYSTEM, is_exported_section
+from pulse_core.transfer import (
+    ALERTS,
+    GUEST_METADATA,
+    NODE_KEYS,
+    NODES,
+    NOTIFICATION_PREFIX,
+    SYSTEM,
+    is_exported_section,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +158,7 @@ def notification_problems(sections: Mapping[str, Any], context: Any) -> list[str
     for type_name in sorted(types):
         try:
             types[type_name].channels(view)
-        except Exception as exc:  # any failure means the running daemon could not use these settings
+        except Exception as exc:  # noqa: BLE001 - any failure means the running daemon could not use these settings
             problems.append(f"{', '.join(sorted(names))}: the {type_name} notifier cannot use these settings "
                             f"({type(exc).__name__}: {exc})")
     return problems

@@ -93,7 +93,17 @@ def create_blueprint(context: Any) -> Blueprint:
 
 
 def openapi_paths() -> dict[str, Any]:
-    from pulse_core.web.openapi import BOOLEAN, INTEGER, NUMBER, STRING, STRINGS, array, nullable, obj, operation
+    from pulse_core.web.openapi import (
+        BOOLEAN,
+        INTEGER,
+        NUMBER,
+        STRING,
+        STRINGS,
+        array,
+        nullable,
+        obj,
+        operation,
+    )
 
     summary = {
         "sections": STRINGS,

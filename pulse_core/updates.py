@@ -195,16 +195,18 @@ class UpdateService:
     async def _fetch(self, feed_url: str) -> Any:
         headers = {"Accept": "application/vnd.github+json", "User-Agent": f"pulse/{__version__}"}
         try:
-            async with httpx.AsyncClient(timeout=FEED_TIMEOUT_SECONDS, follow_redirects=True,
-                                         transport=self.transport) as client:
-                async with client.stream("GET", feed_url, headers=headers) as response:
-                    if response.status_code != 200:
-                        raise ApiError(502, f"update feed {feed_url} returned HTTP {response.status_code}")
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > MAX_FEED_BYTES:
-                            raise ApiError(502, f"update feed {feed_url} sent more than {MAX_FEED_BYTES} bytes")
+            async with (
+                httpx.AsyncClient(timeout=FEED_TIMEOUT_SECONDS, follow_redirects=True,
+                                  transport=self.transport) as client,
+                client.stream("GET", feed_url, headers=headers) as response,
+            ):
+                if response.status_code != 200:
+                    raise ApiError(502, f"update feed {feed_url} returned HTTP {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_FEED_BYTES:
+                        raise ApiError(502, f"update feed {feed_url} sent more than {MAX_FEED_BYTES} bytes")
         except httpx.HTTPError as exc:
             raise ApiError(502, f"cannot reach the update feed {feed_url}: {exc or type(exc).__name__}") from None
         try:

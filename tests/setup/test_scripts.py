@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from typing import Any
 
 import pytest
+import trio
 
 from pulse_core.setup_script import CODE_TTL_SECONDS, SetupCodes
 from pulse_core.web.errors import ApiError
@@ -219,9 +219,9 @@ async def test_scripts_pass_shellcheck(daemon_factory, sim, tmp_path, kind) -> N
     script = tmp_path / f"{kind}.sh"
     script.write_text(issued["script"])
 
-    result = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True)
+    result = await trio.run_process([shellcheck, "--severity=style", str(script)], capture_stdout=True, check=False)
 
-    assert result.returncode == 0, result.stdout
+    assert result.returncode == 0, result.stdout.decode()
 
 
 async def test_script_keeps_code_out_of_urls(daemon_factory) -> None:

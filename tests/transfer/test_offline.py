@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ def make_store(path: Path, sections: dict[str, Any]) -> SettingsStore:
 
 def test_bundle_uses_real_kdf_parameters() -> None:
     data = transfer.seal(b'{"x": 1}', PASSPHRASE)
-    header, packed, ciphertext = transfer.read_header(data)
+    header, _packed, ciphertext = transfer.read_header(data)
 
     assert header.version == 1
     assert header.iterations == 600_000
@@ -164,7 +165,7 @@ def test_cli_import_reports_wrong_passphrase(tmp_path, capsys, monkeypatch) -> N
 def test_cli_export_requires_passphrase_source(tmp_path, capsys, monkeypatch) -> None:
     make_store(tmp_path / "a", {"system": {"theme": "dark"}})
     monkeypatch.delenv("PULSE_PASSPHRASE", raising=False)
-    monkeypatch.setattr("sys.stdin", open(os.devnull))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
     status, _, err = run_cli(["export", "--data-dir", str(tmp_path / "a")], capsys)
 
