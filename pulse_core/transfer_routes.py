@@ -49,6 +49,15 @@ async def apply_plan(context: Any, plan: transfer.ImportPlan) -> None:
 def create_blueprint(context: Any) -> Blueprint:
     blueprint = Blueprint("pulse_transfer", __name__)
 
+    @blueprint.before_app_serving
+    async def _audit_initial_import() -> None:
+        # The daemon imports PULSE_INIT_CONFIG_FILE while it is built, before storage is open.
+        plan = getattr(context, "initial_import", None)
+        if plan is not None:
+            await context.audit("config.import.bootstrap", actor="PULSE_INIT_CONFIG_FILE", client="",
+                                sections=plan.summary["sections"],
+                                nodes=[node["id"] for node in plan.summary.get("nodes", [])])
+
     @blueprint.post("/api/config/export")
     async def export_config() -> Response:
         body = await read_json_object()

@@ -71,6 +71,9 @@ async def test_bootstrap_imports_on_first_start(daemon_factory, sim, tmp_path, m
     assert [node.id for node in daemon.configured_nodes()] == ["demo", "demo-pbs"]
     await wait_until(lambda: {"demo", "demo-pbs"} <= set(daemon.state.instances))
     assert daemon.alerts.config.guest.cpu.trigger == 80
+    events = await daemon.storage.query_audit(limit=20)
+    [event] = [event for event in events if event["action"] == "config.import.bootstrap"]
+    assert event["nodes"] == ["demo", "demo-pbs"]
 
 
 async def test_bootstrap_skips_configured_store(daemon_factory, sim, tmp_path, monkeypatch) -> None:
