@@ -83,15 +83,13 @@ def install_error_handlers(app: object) -> None:
         return http_exception_response(exc)
 
     @app.after_request  # type: ignore[attr-defined]
-    async def _drain_unread_body(response: Response) -> Response:
-        # An error can be sent before the client finished sending its body. Reading the rest keeps a
-        # keep-alive connection usable: without it the next request on the connection sometimes hung
-        # (seen with Hypercorn 0.18 after a 405 to a request with a JSON body).
+    async def _close_after_error_with_body(response: Response) -> Response:
+        # An error can be sent before the client finished sending its body. Hypercorn 0.18 then
+        # sometimes left the next request on that keep-alive connection hanging (seen after a 405 to
+        # a request with a JSON body, even when the rest of the body was read first), so the
+        # connection is closed instead; the client reconnects for its next request.
         if response.status_code >= 400 and request.content_length:
-            try:
-                await request.get_data(cache=True)
-            except HTTPException:  # larger than max_body_bytes: close rather than read it
-                response.headers["Connection"] = "close"
+            response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(Exception)  # type: ignore[attr-defined]
