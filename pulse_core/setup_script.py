@@ -85,6 +85,12 @@ class SetupCodes:
                 return key, self._pending.pop(key)
         raise ApiError(401, "setup code invalid, expired or already used; generate a new setup script in Pulse")
 
+    def peek(self, code: str) -> PendingCode:
+        """Return a code's entry without using it up; raise ApiError if unusable."""
+        key, pending = self.claim(code)
+        self._pending[key] = pending
+        return pending
+
     def release(self, key: str, pending: PendingCode) -> None:
         """Put a claimed code back after a failed registration, until it failed too often."""
         pending.failures += 1
@@ -149,6 +155,20 @@ def _pulse_url(context: Any, body: dict[str, Any]) -> str:
     return _check_url(request.host_url, "pulseUrl")
 
 
+def check_code(pending: PendingCode, body: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Answer a script's check before it changes anything: is the code usable for this node?"""
+    unknown = sorted(set(body) - {"type", "host", "checkOnly"})
+    if unknown:
+        raise ApiError(400, "; ".join(f"{name}: unknown field in a check (known fields: type, host, checkOnly)"
+                                      for name in unknown))
+    if body.get("type") != pending.kind:
+        raise ApiError(400, f"type: the setup code was issued for a {pending.kind} node, not {body.get('type')!r}")
+    host = normalize_host(body.get("host"), context.source_types[pending.kind].default_port)
+    if host != pending.host:
+        raise ApiError(400, f"host: the setup code was issued for {pending.host}, not {host}")
+    return {"valid": True, "type": pending.kind, "host": pending.host, "expiresAt": pending.expires}
+
+
 def create_blueprint(context: Any) -> Blueprint:
     """Build the setup-script and auto-register routes for the daemon ``context``."""
     from pulse_core.setup_register import register_node
@@ -205,9 +225,11 @@ def create_blueprint(context: Any) -> Blueprint:
         code = request.headers.get(SETUP_CODE_HEADER, "").strip()
         if not code:
             raise ApiError(401, f"setup code missing: send the {SETUP_CODE_HEADER} header that the setup script sets")
+        body = await read_json_object()
+        if body.get("checkOnly") is True:
+            return json_response(check_code(codes.peek(code), body, context))
         key, pending = codes.claim(code)
         try:
-            body = await read_json_object()
             result = await register_node(context, current_app.extensions["pulse_nodes_lock"], pending, body)
         except Exception:
             codes.release(key, pending)
@@ -243,12 +265,14 @@ def openapi_paths() -> dict[str, Any]:
         "tokenValue": STRING,
         "fingerprint": {"type": "string", "description": "SHA-256 fingerprint read on the node; empty to pin "
                                                          "the certificate the server presents"},
-    }, required=["type", "host", "tokenId", "tokenValue"], additional=False)
+        "checkOnly": {"type": "boolean", "description": "only check that the setup code is valid for this type "
+                                                        "and host, without using it up; send only type and host"},
+    }, required=["type", "host"], additional=False)
     register_response = obj({
         "success": BOOLEAN, "action": {"type": "string", "enum": ["created", "updated"]},
         "node": ref("NodeConfig"), "fingerprint": STRING,
         "fingerprintSource": {"type": "string", "enum": ["node", "observed"]}, "message": STRING,
-    })
+    }, required=[])
     register = operation(
         "Register a node (called by the setup script with its setup code)", "setup", register_response,
         status=201, body=register_body, errors=(400,),

@@ -1,8 +1,10 @@
 """Bash setup scripts that create a monitoring user and API token on a Proxmox node and register it.
 
-The scripts are idempotent: a second run keeps the user and role, removes the
-token of this Pulse and creates it again, and registers the node again, which
-updates the existing entry. Every value put into a script is quoted with
+The scripts are idempotent: a second script run on the same server keeps the
+user and role, removes the token of this Pulse and creates it again, and
+registers the node again, which updates the existing entry. Before changing
+anything, a script asks Pulse whether its setup code is still valid, so a used
+or expired script stops without touching the server. Every value put into a script is quoted with
 ``shlex.quote``. ``set -Eeuo pipefail`` with an ``ERR`` trap stops at the first
 failing command and names it.
 
@@ -67,6 +69,23 @@ json_escape() {
 """
 
 _REGISTER = r"""
+check_code() {
+    # Ask Pulse whether the setup code is still valid, before anything on this server changes.
+    local header_file body_file status body
+    header_file="$(mktemp)"
+    body_file="$(mktemp)"
+    printf '%s: %s\n' "$SETUP_CODE_HEADER" "$SETUP_CODE" > "$header_file"
+    status="$(printf '{"type":"%s","host":"%s","checkOnly":true}' "$1" "$(json_escape "$NODE_HOST")" \
+        | curl --silent --show-error --max-time 30 -X POST -H 'Content-Type: application/json' \
+            -H "@$header_file" --data-binary @- -o "$body_file" -w '%{http_code}' "$PULSE_URL/api/auto-register")"
+    body="$(cat "$body_file")"
+    rm -f "$header_file" "$body_file"
+    if [ "$status" != "200" ]; then
+        fail "Pulse rejected the setup code (HTTP $status): $body. Nothing was changed on this server."
+    fi
+    step "Pulse at $PULSE_URL accepted the setup code"
+}
+
 register() {
     # register TYPE USERNAME TOKEN_ID TOKEN_VALUE FINGERPRINT
     local node_name payload header_file body_file status body
@@ -98,8 +117,8 @@ def _header(params: ScriptParams, product: str) -> str:
         "#!/usr/bin/env bash\n"
         f"# Pulse setup for {product} at {params.host}, generated {params.generated}.\n"
         "# Run it as root on that server. It creates a read-only monitoring user and an API\n"
-        "# token for Pulse, then registers the server with Pulse. Running it again replaces\n"
-        "# the token. The setup code below works once, until "
+        "# token for Pulse, then registers the server with Pulse. A new script from Pulse\n"
+        "# replaces the token. The setup code below works once, until "
         f"{params.expires}.\n"
         + _COMMON_HEAD
         + "\n"
@@ -123,6 +142,7 @@ CERT_DIR="${{PULSE_PVE_CERT_DIR:-/etc/pve/local}}"
 for tool in pveum pveversion curl; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool not found; run this script on a Proxmox VE node"
 done
+check_code pve
 
 version_line="$(pveversion)"
 major="$(printf '%s\n' "$version_line" | sed -n 's#^pve-manager/\([0-9][0-9]*\)\..*#\1#p')"
@@ -194,6 +214,7 @@ def pbs_script(params: ScriptParams) -> str:
 for tool in proxmox-backup-manager curl; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool not found; run this script on a Proxmox Backup Server"
 done
+check_code pbs
 
 users="$(proxmox-backup-manager user list --output-format json)"
 if [[ "$users" == *"\"userid\":\"$PULSE_USER\""* ]]; then

@@ -164,11 +164,17 @@ async def test_setup_code_works_once(daemon_factory, sim, proxmox_node) -> None:
     allow_token(sim, "pve", PVE_USER, issued["tokenName"], env)
     assert (await run_script(issued["script"], proxmox_node, env)).returncode == 0
 
+    proxmox_node.clear_log()
+
     again = await run_script(issued["script"], proxmox_node, env)
 
     assert again.returncode != 0
+    assert "Pulse rejected the setup code (HTTP 401)" in again.stderr.decode()
     assert "setup code invalid, expired or already used" in again.stderr.decode()
+    assert proxmox_node.calls("pveum") == []
+    assert proxmox_node.calls("pveversion") == []
     assert len(await configured_nodes(daemon)) == 1
+    assert daemon.settings.get("nodes")[0]["token_value"] == env["STUB_TOKEN_SECRET"]
 
 
 async def test_pbs_script_registers_node(daemon_factory, sim, proxmox_node) -> None:
@@ -345,3 +351,18 @@ async def test_register_accepts_reference_body(daemon_factory, sim) -> None:
     [event] = [event for event in events if event["action"] == "node.auto_register"]
     assert event["client"] == "127.0.0.1"
     assert event["node"] == registered["node"]["id"]
+
+
+async def test_code_check_leaves_code_usable(daemon_factory, sim) -> None:
+    daemon = await daemon_factory()
+    issued = await request_script(daemon, type="pve", host=sim.pve_url)
+    async with client_for(daemon, headers={"X-Pulse-Setup-Code": issued["setupCode"]}) as client:
+        first = await client.post("/api/auto-register", json={"type": "pve", "host": sim.pve_url, "checkOnly": True})
+        second = await client.post("/api/auto-register", json={"type": "pve", "host": sim.pve_url, "checkOnly": True})
+        wrong_type = await client.post("/api/auto-register", json={"type": "pbs", "host": sim.pve_url, "checkOnly": True})
+
+    assert first.status_code == 200
+    assert first.json()["valid"] is True
+    assert second.status_code == 200
+    assert wrong_type.status_code == 400
+    assert wrong_type.json()["error"].startswith("type: the setup code was issued for a pve node")
