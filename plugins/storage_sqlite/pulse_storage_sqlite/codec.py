@@ -109,17 +109,16 @@ def decode_raw(start: int, blob: bytes) -> list[Bucket]:
 
 def encode_rollup(start: int, bucket: int, size: int, buckets: Sequence[Bucket]) -> bytes:
     """Encode up to ``size`` buckets of width ``bucket`` starting at ``start``; absent buckets get count 0."""
-    counts = [0] * size
-    mins = [0.0] * size
-    avgs = [0.0] * size
-    maxs = [0.0] * size
+    counts = array("H", bytes(2 * size))
+    # One float array: all minimums, then all averages, then all maximums.
+    floats = array("f", bytes(12 * size))
     for ts, count, low, mean, high in buckets:
         slot = (ts - start) // bucket
         counts[slot] = min(count, _MAX_COUNT)
-        mins[slot] = low
-        avgs[slot] = mean
-        maxs[slot] = high
-    body = _pack_ints("H", counts) + pack_floats(mins + avgs + maxs)
+        floats[slot] = low
+        floats[size + slot] = mean
+        floats[2 * size + slot] = high
+    body = _planes(_little(counts), 2) + _planes(_little(floats), 4, skip=1)
     return zlib.compress(bytes((_ROLLUP_FORMAT,)) + body, 6)
 
 

@@ -116,7 +116,12 @@ def aggregate(points: Iterable[Bucket], width: int) -> list[Bucket]:
 
 def merge_buckets(stored: list[Bucket], added: list[Bucket]) -> list[Bucket]:
     """Combine two bucket lists of one block; buckets with the same start are merged by count."""
-    return aggregate(sorted(stored + added), 1) if stored else added
+    if not stored:
+        return added
+    if not added or added[0][0] > stored[-1][0]:
+        # The usual case: the new buckets all come after the stored ones.
+        return stored + added
+    return aggregate(sorted(stored + added), 1)
 
 
 def read_flushed(conn: sqlite3.Connection) -> list[int | None]:
