@@ -1,7 +1,7 @@
 """Pulse plugin pulse_storage_sqlite: hook implementations; the work lives in the modules beside this one.
 
-``backend`` holds the StorageBackend, ``history`` the metric tiers and rollups,
-``records`` alerts, audit, queue and sessions, ``schema`` the migrations.
+``backend`` contains the StorageBackend, ``history`` the metric tiers and rollups,
+``records`` alerts, audit, queue and sessions, and ``schema`` the migrations.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 One writer connection serves every write, one at a time, in a worker thread.
 Queries run on a small pool of reader connections in their own worker
-threads; WAL lets them read a consistent snapshot while a write is in progress,
-so a query never waits behind a long write.
+threads. WAL lets them read a consistent snapshot while a write is in progress,
+so a query does not wait for a long write to finish.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ class SqliteStorage:
             raise StorageError(f"{self.path}: storage is not open; call open() first")
         conn = self._readers.get()
         try:
-            # One read transaction, so every statement sees the same snapshot.
+            # One read transaction, so every statement reads the same snapshot.
             conn.execute("BEGIN")
             try:
                 return fn(conn, *args)

@@ -109,7 +109,7 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
     """Bring the database at ``path`` to ``SCHEMA_VERSION``; return the version it had.
 
     Raises ``SchemaVersionError`` for a database written by a newer Pulse.
-    The caller holds a write transaction (``BEGIN IMMEDIATE``).
+    The caller has opened a write transaction (``BEGIN IMMEDIATE``).
     """
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
