@@ -271,6 +271,10 @@ class Daemon:
                 if handle_signals:
                     nursery.start_soon(self._handle_signals, reload_config)
                 self.plugins.startup(self)
+                # A backend may keep its own schedule (pruning while no samples arrive).
+                storage_task = getattr(self.storage, "run", None)
+                if storage_task is not None:
+                    await nursery.start(storage_task)
                 await nursery.start(self.dispatcher.run)
                 await nursery.start(self.alerts.run)
                 async with trio.open_nursery() as poll_nursery:
