@@ -157,8 +157,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config, _ = load_from_args(args)
-    print(f"Configuration is valid (data directory {config.data_dir}).")
+    from pulse_core.config.store import SETTINGS_FILE_NAME, SettingsStore
+    from pulse_core.daemon import NODES_SECTION, seed_nodes, validate_nodes
+
+    config, host = load_from_args(args)
+    source_types = host.source_types()
+    problems = validate_nodes(host, source_types, seed_nodes(config), "nodes")
+    data_dir = Path(config.data_dir).expanduser()
+    settings_file = data_dir / SETTINGS_FILE_NAME
+    if settings_file.is_file():
+        # Nodes added in the UI (or seeded by an earlier start) live here and win over the YAML list.
+        stored = SettingsStore(data_dir).get(NODES_SECTION, [])
+        problems += validate_nodes(host, source_types, stored, f"{settings_file}: nodes")
+    if problems:
+        raise ConfigError(problems)
+    note = "" if data_dir.is_dir() else "; it will be created at start"
+    print(f"Configuration is valid (data directory {data_dir}{note}).")
     return 0
 
 

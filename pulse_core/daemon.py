@@ -54,6 +54,42 @@ def node_settings_from_dict(data: dict[str, Any]) -> NodeSettings:
     )
 
 
+def seed_nodes(config: PulseConfig) -> list[dict[str, Any]]:
+    """Return the YAML file's nodes in their stored form, each with an id slugged from its name."""
+    nodes = []
+    for node in config.nodes:
+        data = node.model_dump()
+        data["id"] = slugify(node.name)
+        nodes.append(data)
+    return nodes
+
+
+def validate_nodes(
+    plugins: PluginHost, source_types: dict[str, Any], nodes: list[dict[str, Any]], label: str
+) -> list[str]:
+    """Return one "label[i].field: reason" line per problem in stored-form node settings."""
+    problems: list[str] = []
+    for index, data in enumerate(nodes):
+        prefix = f"{label}[{index}]"
+        try:
+            node = node_settings_from_dict(data)
+        except KeyError as exc:
+            problems.append(f"{prefix}.{exc.args[0]}: required key is missing")
+            continue
+        source_type = source_types.get(node.type)
+        if source_type is None:
+            failed = [info for info in plugins.infos if info.name == node.type and (info.error or info.blocked)]
+            if failed:
+                reason = "is blocked by plugins.blocked" if failed[0].blocked else f"failed to load: {failed[0].error}"
+                problems.append(f"{prefix}.type: the plugin for {node.type!r} {reason}")
+            else:
+                known = ", ".join(sorted(source_types)) or "none installed"
+                problems.append(f"{prefix}.type: unknown node type {node.type!r} (installed: {known})")
+            continue
+        problems.extend(f"{prefix}.{line}" for line in source_type.validate(node))
+    return problems
+
+
 class Daemon:
     """The running Pulse process; plugins see it as ``DaemonContext``."""
 
@@ -105,25 +141,29 @@ class Daemon:
         return bootstrap_from_env(self, os.environ)
 
     def _seed_settings(self) -> None:
-        """Copy nodes from the YAML file into the settings store on first start."""
+        """Copy nodes from the YAML file into the settings store on first start.
+
+        The nodes are validated first, so a mistake in the file is reported and never
+        persisted: fixing the file and starting again works.
+        """
         if self.settings.has(NODES_SECTION) or not self.config.nodes:
             return
-        nodes = []
-        for node in self.config.nodes:
-            data = node.model_dump()
-            data["id"] = slugify(node.name)
-            nodes.append(data)
+        nodes = seed_nodes(self.config)
+        problems = validate_nodes(self.plugins, self.source_types, nodes, "nodes")
+        if problems:
+            raise ConfigError(problems)
         self.settings.set_sync(NODES_SECTION, nodes)
 
     def _check_node_plugins(self) -> None:
         """Refuse to start when a configured node needs a plugin that failed to load or is blocked."""
+        where = f"{self.settings.path} (edit the node in the UI, or remove it from that file)"
         for node in self.configured_nodes():
             if node.enabled and node.type not in self.source_types:
-                self.plugins.require(node.type, f"node {node.name!r} has type {node.type!r}")
+                self.plugins.require(node.type, f"node {node.name!r} in {where} has type {node.type!r}")
                 known = ", ".join(sorted(self.source_types)) or "none installed"
                 raise PluginError(
-                    f"node {node.name!r} has type {node.type!r}, which no installed plugin provides "
-                    f"(installed: {known})"
+                    f"node {node.name!r} in {where} has type {node.type!r}, which no installed plugin "
+                    f"provides (installed: {known})"
                 )
 
     def configured_nodes(self) -> list[NodeSettings]:

@@ -198,3 +198,41 @@ def test_check_config_valid(tmp_path):
     result = run_cli("check-config", "--config", str(path), env={"PULSE_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
+
+
+NODE_MISTAKES = """\
+nodes:
+  - type: pbx
+    name: bk
+    host: backup.example
+  - type: pve
+    name: home
+    host: pve.example
+    user: root@pam
+"""
+
+
+def test_check_config_validates_nodes(tmp_path):
+    path = write(tmp_path, NODE_MISTAKES)
+    result = run_cli("check-config", "--config", str(path), env={"PULSE_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("pulse: nodes[0].type: unknown node type 'pbx'"), result.stderr
+    assert any(line.startswith("pulse: nodes[1].") for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_seed_nodes_are_not_persisted(tmp_path):
+    """A bad node in the YAML stops the start without writing it, so fixing the file is enough."""
+    from pulse_core.cli import make_host
+    from pulse_core.config.store import SETTINGS_FILE_NAME
+    from pulse_core.daemon import Daemon
+
+    host = make_host()
+    data_dir = tmp_path / "data"
+    config = load_config(write(tmp_path, NODE_MISTAKES), env={"PULSE_DATA_DIR": str(data_dir)},
+                         section_models=host.config_sections())
+    with pytest.raises(ConfigError) as info:
+        Daemon(config, host)
+    assert info.value.problems[0].startswith("nodes[0].type: unknown node type 'pbx'")
+    assert not (data_dir / SETTINGS_FILE_NAME).exists()
