@@ -47,16 +47,19 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def load_from_args(args: argparse.Namespace, host: PluginHost | None = None) -> tuple[PulseConfig, PluginHost]:
     """Load the configuration; the plugin host is built first so plugin sections validate too."""
     path = find_config_file(getattr(args, "config", None), os.environ)
-    if host is None:
-        # Plugins may be blocked in the file itself, so peek at that key before loading them.
-        blocked: list[str] = []
-        if path is not None:
-            from pulse_core.config.loader import read_yaml
+    raw = None
+    if path is not None:
+        from pulse_core.config.loader import read_yaml
 
-            raw = read_yaml(path)
-            blocked = list(((raw.get("plugins") or {}).get("blocked") or [])) if isinstance(raw.get("plugins"), dict) else []
+        raw = read_yaml(path)
+    if host is None:
+        # Plugins may be blocked in the file itself, so read that key before loading them.
+        blocked: list[str] = []
+        plugins_section = (raw or {}).get("plugins")
+        if isinstance(plugins_section, dict) and isinstance(plugins_section.get("blocked"), list):
+            blocked = plugins_section["blocked"]
         host = make_host(blocked)
-    config = load_config(path, os.environ, _overrides(args), host.config_sections())
+    config = load_config(path, os.environ, _overrides(args), host.config_sections(), raw=raw)
     return config, host
 
 

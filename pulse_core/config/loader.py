@@ -129,15 +129,20 @@ def load_config(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     section_models: Mapping[str, type[BaseModel]] | None = None,
+    raw: dict[str, Any] | None = None,
 ) -> PulseConfig:
     """Build the validated configuration, reporting every problem at once.
 
     ``overrides`` maps dotted keys (``server.port``) to values from the command
-    line. ``section_models`` are the plugin- and service-owned sections.
+    line. ``section_models`` are the plugin- and service-owned sections. ``raw`` is the
+    file's content when the caller has read it already (a pipe can be read only once).
     """
     env = os.environ if env is None else env
     section_models = dict(section_models or {})
-    data = read_yaml(path) if path else {}
+    if raw is not None:
+        data = dict(raw)
+    else:
+        data = read_yaml(path) if path else {}
     apply_env(data, env)
     for dotted, value in (overrides or {}).items():
         if value is not None:
