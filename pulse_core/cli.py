@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -16,12 +17,14 @@ import trio
 
 from pulse_core import __version__
 from pulse_core.config import find_config_file, load_config
-from pulse_core.config.schema import PulseConfig
+from pulse_core.config.schema import AuthConfig, PulseConfig
 from pulse_core.errors import ConfigError, PluginError, PulseError
 from pulse_core.logs import buffer_startup_logs, configure_logging
 from pulse_core.plugins import PluginHost, build_plugin_host
 
 log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH: int = AuthConfig.model_fields["min_password_length"].default
 
 
 def builtin_plugins() -> dict[str, object]:
@@ -139,15 +142,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pulse_core.demo import run_demo
 
+    temporary_dir = None
     if not args.data_dir and not os.environ.get("PULSE_DATA_DIR"):
-        args.data_dir = tempfile.mkdtemp(prefix="pulse-demo-")
+        temporary_dir = args.data_dir = tempfile.mkdtemp(prefix="pulse-demo-")
     if not args.bind and not os.environ.get("PULSE_BIND"):
         args.bind = "127.0.0.1"
     startup_logs = buffer_startup_logs()
     config, host = load_from_args(args)
     configure_logging(config.logging.level, config.logging.format, replay=startup_logs)
     port_chosen = args.port is not None or bool(os.environ.get("FRONTEND_PORT"))
-    trio.run(run_demo, config, host, args.nodes, args.guests, port_chosen)
+    try:
+        trio.run(run_demo, config, host, args.nodes, args.guests, port_chosen)
+    finally:
+        if temporary_dir is not None:
+            shutil.rmtree(temporary_dir, ignore_errors=True)
     return 0
 
 
@@ -202,6 +210,10 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
         password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     if not password:
         raise ConfigError("password: must not be empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        # The hash is still printed: auth.min_password_length may be set lower (at least 8).
+        print(f"pulse: warning: the password has {len(password)} characters; the default minimum for "
+              f"new passwords is {MIN_PASSWORD_LENGTH}", file=sys.stderr)
     print(bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode())
     return 0
 

@@ -67,4 +67,12 @@ async def run_demo(config: PulseConfig, host: PluginHost, nodes: int, guests: in
             await nursery.start(daemon.run)
             url = daemon.bound_urls[0] if daemon.bound_urls else "?"
             print(f"\nPulse demo is running: open {url}/ in your browser (Ctrl-C to stop).", flush=True)
-            print(f"Simulated Proxmox VE at {sim.pve_url}; data directory {daemon.data_dir}\n", flush=True)
+            # The simulator's credentials are made up for this run and let the user try "add node".
+            token = sim.pve_token
+            print(f"Simulated Proxmox VE at {sim.pve_url} (fingerprint {sim.fingerprint})", flush=True)
+            print(f"  API token: user {token['user']}, token name {token['token_name']}, "
+                  f"value {token['token_value']}; or user root@pam, password {sim.pve_password}", flush=True)
+            if sim.pbs_url:
+                print(f"Simulated Proxmox Backup Server at {sim.pbs_url} (fingerprint {sim.pbs_fingerprint})",
+                      flush=True)
+            print(f"Data directory {daemon.data_dir}\n", flush=True)

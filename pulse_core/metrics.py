@@ -85,7 +85,7 @@ class StateCollector:
             _add_usage(*node_disk, labels, node.disk)
         yield from (node_up, node_cpu, *node_mem, *node_disk)
 
-        guest_labels = ["id", "name", "node", "type"]
+        guest_labels = ["id", "name", "node", "type", "instance"]
         guest_up = GaugeMetricFamily("pulse_guest_up", "1 when the guest is running", labels=guest_labels)
         guest_cpu = GaugeMetricFamily("pulse_guest_cpu_ratio", "Guest CPU usage, 0 to 1 of its CPUs",
                                       labels=guest_labels)
@@ -107,7 +107,7 @@ class StateCollector:
         for guest in state.all("guests"):
             if guest.template:
                 continue
-            labels = [guest.id, guest.name, guest.node, guest.type]
+            labels = [guest.id, guest.name, guest.node, guest.type, guest.instance]
             guest_up.add_metric(labels, 1 if guest.status == "running" and not guest.stale else 0)
             if guest.cpu is not None:
                 guest_cpu.add_metric(labels, guest.cpu)
@@ -121,11 +121,11 @@ class StateCollector:
                 backup_age.add_metric(labels, max(0.0, now - newest_backup[guest.id]))
         yield from (guest_up, guest_cpu, *guest_mem, *guest_disk, *rates.values(), backup_age)
 
-        storage_labels = ["id", "name", "node", "type"]
+        storage_labels = ["id", "name", "node", "type", "instance"]
         storage_mem = _usage_metrics("pulse_storage", "Storage", storage_labels)
         storage_ratio = GaugeMetricFamily("pulse_storage_usage_ratio", "Storage usage, 0 to 1", labels=storage_labels)
         for storage in state.all("storage"):
-            labels = [storage.id, storage.name, storage.node, storage.type]
+            labels = [storage.id, storage.name, storage.node, storage.type, storage.instance]
             _add_usage(*storage_mem, labels, storage.usage)
             if (percent := storage.usage.percent) is not None:
                 storage_ratio.add_metric(labels, percent / 100)
