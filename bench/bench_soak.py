@@ -5,8 +5,8 @@ guests and a PBS with 2,000 snapshots, plus 25 standalone PVE nodes (one
 simulator instance each, so 26 PVE endpoints and one PBS, all HTTPS on
 127.0.0.1).
 
-Time is accelerated: with ``--speed 10`` (the default) the simulator and the
-daemon's clock (state, alerts, SQLite storage) move 10 s per real second, so
+Time is accelerated. With ``--speed 10`` (the default) the simulator and the
+daemon's clock (state, alerts, SQLite storage) move 10 s per real second. So
 polling every real second stores samples as densely as the default 10 s
 interval, and an 18-minute run covers 3 hours of history blocks, cooldowns and
 pruning. Poll deadlines, backoff and cadences stay in real (Trio) time. The
@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,16 @@ async def scrape(base: str, counter: list[int]) -> None:
             counter[0] += 1
 
 
+def print_allocation_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int = 20) -> None:
+    """Print to stderr the source lines whose live allocations grew most between two snapshots."""
+    print("Allocation growth since warm-up (tracemalloc):", file=sys.stderr)
+    for stat in after.compare_to(before, "lineno")[:top]:
+        print(f"  {stat.size_diff / 1024:+10.0f} KiB {stat.count_diff:+8d} blocks  {stat.traceback}", file=sys.stderr)
+
+
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
+    if args.trace:
+        tracemalloc.start()
     child, nodes = start_simulator_child("soak", args.speed)
     RESULTS.mkdir(parents=True, exist_ok=True)
     csv_path = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.csv"
@@ -245,9 +255,12 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 nursery.start_soon(scrape, base, scrapes)
                 started = time.monotonic()
                 deadline = started + args.max_minutes * 60
+                baseline = None
                 while True:
                     await trio.sleep(SAMPLE_SECONDS)
                     polls, failures = poll_totals(daemon)
+                    if args.trace and baseline is None and polls >= args.polls * WARMUP_SHARE:
+                        baseline = tracemalloc.take_snapshot()
                     rows.append({
                         "elapsed_s": round(time.monotonic() - started, 1), "polls": polls, "failures": failures,
                         "rss_bytes": rss_bytes(), "guests": len(daemon.state.all("guests")),
@@ -255,6 +268,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                     })
                     if polls >= args.polls or time.monotonic() >= deadline:
                         break
+                if baseline is not None:
+                    print_allocation_growth(baseline, tracemalloc.take_snapshot())
                 sources = len(daemon.scheduler.pollers)
                 guests = len(daemon.state.all("guests"))
                 pbs_backups = len(daemon.state.all("pbs_backups"))
@@ -338,6 +353,9 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=10.0,
                         help="soak phase: simulated seconds per real second for the daemon and the simulator "
                              "(default 10, so 1 s polls give the sample density of the default 10 s interval)")
+    parser.add_argument("--trace", action="store_true",
+                        help="soak phase: print the lines whose allocations grew after warm-up (slows the run; "
+                             "RSS then includes tracemalloc's own records)")
     parser.add_argument("--json", action="store_true", help="print the phase's result as one JSON line")
     parser.add_argument("--serve", choices=["soak", "large"], help=argparse.SUPPRESS)
     args = parser.parse_args()
