@@ -57,8 +57,17 @@ def free_port() -> int:
 class LivePulse:
     """A simulator and a daemon polling it, served on 127.0.0.1 from a background Trio loop."""
 
-    def __init__(self, scenario: Any = None, env: dict[str, str] | None = None, poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        scenario: Any = None,
+        env: dict[str, str] | None = None,
+        poll_seconds: float = 2.0,
+        extra_connection: str | None = None,
+    ) -> None:
+        # extra_connection: the id of a second PVE connection to the same simulator, so two
+        # connections report nodes of the same names (as two clusters that both have a "pve1").
         self._scenario = scenario
+        self._extra_connection = extra_connection
         self._env = env or {}
         self._poll_seconds = poll_seconds
         self._ready = threading.Event()
@@ -110,10 +119,14 @@ class LivePulse:
         self._stop = trio.Event()
         scenario = self._scenario if self._scenario is not None else Scenario.demo()
         async with open_simulator(scenario) as sim, trio.open_nursery() as nursery:
+            nodes = simulator_nodes(sim)
+            if self._extra_connection:
+                pve = next(node for node in nodes if node["type"] == "pve")
+                nodes.append({**pve, "id": self._extra_connection, "name": self._extra_connection})
             daemon = await start_daemon(
                 nursery,
                 self._data_dir,
-                nodes=simulator_nodes(sim),
+                nodes=nodes,
                 env=self._env,
                 overrides={"polling.interval_seconds": self._poll_seconds, "server.port": free_port()},
             )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAge, formatBytes, formatDuration, formatPercent, formatRate } from "./format";
+import { formatAge, formatBytes, formatDuration, formatPercent, formatRate, formatRateCompact } from "./format";
 
 describe("format", () => {
   it("formats bytes in binary units", () => {
@@ -12,6 +12,19 @@ describe("format", () => {
   it("formats rates", () => {
     expect(formatRate(2048)).toBe("2.0 KiB/s");
     expect(formatRate(null)).toBe("unknown");
+  });
+
+  it("formats compact rates in at most three digits", () => {
+    expect(formatRateCompact(0)).toBe("0 B/s");
+    expect(formatRateCompact(999)).toBe("999 B/s");
+    expect(formatRateCompact(999.6)).toBe("1.0 KiB/s");
+    expect(formatRateCompact(506.8 * 1024)).toBe("507 KiB/s");
+    expect(formatRateCompact(1.44 * 1024 ** 2)).toBe("1.4 MiB/s");
+    expect(formatRateCompact(13.04 * 1024 ** 2)).toBe("13 MiB/s");
+    expect(formatRateCompact(9.97 * 1024 ** 2)).toBe("10 MiB/s");
+    expect(formatRateCompact(9.94 * 1024 ** 2)).toBe("9.9 MiB/s");
+    expect(formatRateCompact(999.7 * 1024)).toBe("1.0 MiB/s");
+    expect(formatRateCompact(null)).toBe("unknown");
   });
 
   it("formats percent", () => {

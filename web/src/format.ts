@@ -19,6 +19,25 @@ export function formatRate(bytesPerSecond: number | null | undefined): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
 
+/**
+ * Rate for narrow table columns: at most three significant digits, so "506.8 KiB/s" becomes
+ * "507 KiB/s" and "13.0 MiB/s" becomes "13 MiB/s". The drawer keeps the one-decimal `formatRate`.
+ */
+export function formatRateCompact(bytesPerSecond: number | null | undefined): string {
+  if (bytesPerSecond === null || bytesPerSecond === undefined || !Number.isFinite(bytesPerSecond)) return "unknown";
+  let value = Math.abs(bytesPerSecond);
+  let unit = 0;
+  // 999.5 would round to "1000", so it moves up a unit as well.
+  while (value >= 999.5 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  // From 9.95 on, one decimal would round to "10.0"; whole numbers keep it to three digits.
+  const digits = unit === 0 || value >= 9.95 ? 0 : 1;
+  const sign = bytesPerSecond < 0 ? "-" : "";
+  return `${sign}${value.toFixed(digits)} ${BYTE_UNITS[unit]}/s`;
+}
+
 export function formatPercent(percent: number | null | undefined, digits = 0): string {
   if (percent === null || percent === undefined || !Number.isFinite(percent)) return "unknown";
   return `${percent.toFixed(digits)}%`;

@@ -18,6 +18,36 @@ export interface ChartProps {
   window?: [number, number];
 }
 
+/** Return the longest of an axis's tick labels, or "" when it has none. */
+export function longestLabel(values: readonly (string | number | null)[] | null | undefined): string {
+  let longest = "";
+  for (const value of values ?? []) {
+    const text = value === null ? "" : String(value);
+    if (text.length > longest.length) longest = text;
+  }
+  return longest;
+}
+
+/**
+ * Size a y axis to its widest tick label, so labels such as "976.6 KiB/s" are not clipped at the
+ * chart's left edge. uPlot calls this once per layout cycle; later cycles reuse the first size,
+ * which keeps the layout from oscillating.
+ */
+function axisSize(plot: uPlot, values: string[] | null, axisIndex: number, cycle: number): number {
+  const axis = plot.axes[axisIndex] as uPlot.Axis & { _size?: number };
+  if (cycle > 1 && axis._size) return axis._size;
+  const ticks = (axis.ticks as { size?: number } | undefined)?.size ?? 10;
+  let size = ticks + (axis.gap ?? 5) + 4;
+  const text = longestLabel(values);
+  if (text) {
+    // After init uPlot stores the axis font as [CSS font scaled by devicePixelRatio, size in px].
+    const font = axis.font as unknown as [string, number] | string | undefined;
+    plot.ctx.font = Array.isArray(font) ? font[0] : font ?? plot.ctx.font;
+    size += plot.ctx.measureText(text).width / (window.devicePixelRatio || 1);
+  }
+  return Math.ceil(size);
+}
+
 /** Draw a uPlot line chart sized to its container, redrawn when the data changes. */
 export function Chart({ title, data, series, unit, height = 160, window: span }: ChartProps) {
   const container = useRef<HTMLDivElement>(null);
@@ -51,7 +81,7 @@ export function Chart({ title, data, series, unit, height = 160, window: span }:
         {
           stroke: "currentColor",
           grid: { stroke: "rgba(128,128,128,0.2)" },
-          size: 70,
+          size: axisSize,
           values: (_plot: uPlot, ticks: number[]) => ticks.map((tick) => format(tick)),
         },
       ],

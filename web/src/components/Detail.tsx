@@ -3,11 +3,12 @@ import { api } from "../api";
 import { indexBackups } from "../backups";
 import { align, fetchSeries, RANGES, rangeWindow, type Range, type SeriesSet } from "../charts";
 import { formatAge, formatBytes, formatDuration, formatRate, formatTime, nowSeconds } from "../format";
+import { nodeLabel, pveInstances } from "../instances";
 import { closeDetail, selectionStore } from "../selection";
 import { stateStore, useStore } from "../store";
 import type { Guest, Node, PulseState } from "../types";
 import { Chart } from "./Chart";
-import { Drawer, ErrorBox, Field, PercentBar, StatusDot, Tags, Unknown, useAction, useAsync, UsageBar } from "./ui";
+import { Drawer, ErrorBox, Field, PercentBar, StatusDot, Stopped, Tags, Unknown, useAction, useAsync, UsageBar } from "./ui";
 
 const COLORS = { cpu: "#3b82f6", memory: "#10b981", disk: "#f59e0b", in: "#8b5cf6", out: "#ec4899" };
 
@@ -112,6 +113,13 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
   );
 }
 
+/** The connection id, with the cluster its nodes report ("demo, cluster demo"). */
+function connectionText(instance: string, state: PulseState): string {
+  const node = state.nodes.find((item) => item.instance === instance);
+  if (!node) return instance;
+  return `${instance}, ${node.clusterName ? `cluster ${node.clusterName}` : "standalone node"}`;
+}
+
 function agentText(guest: Guest): string {
   if (guest.type === "lxc") return "not applicable";
   if (!guest.agentEnabled) return "disabled";
@@ -136,6 +144,8 @@ function GuestDetail({ guest, state }: { guest: Guest; state: PulseState }) {
         verification: item.verification,
       })),
   ].sort((a, b) => (b.time ?? 0) - (a.time ?? 0));
+  const running = guest.status === "running";
+  const severalInstances = pveInstances(state).length > 1;
   return (
     <>
       <dl class="facts">
@@ -146,29 +156,40 @@ function GuestDetail({ guest, state }: { guest: Guest; state: PulseState }) {
         <dt>Type</dt>
         <dd>{guest.type === "qemu" ? "Virtual machine" : "Container"} {guest.vmid}</dd>
         <dt>Node</dt>
-        <dd>{guest.node}</dd>
+        <dd>{nodeLabel(guest.node, guest.instance, severalInstances)}</dd>
+        <dt>Connection</dt>
+        <dd>{connectionText(guest.instance, state)}</dd>
         <dt>CPU</dt>
         <dd>
-          <PercentBar percent={guest.cpu === null ? null : guest.cpu * 100} label="CPU" /> {guest.cpus ? `${guest.cpus} ${guest.cpus === 1 ? "core" : "cores"}` : null}
+          {running ? <PercentBar percent={guest.cpu === null ? null : guest.cpu * 100} label="CPU" /> : <Stopped />}{" "}
+          {guest.cpus ? `${running ? "" : "("}${guest.cpus} ${guest.cpus === 1 ? "core" : "cores"}${running ? "" : ")"}` : null}
         </dd>
         <dt>Memory</dt>
-        <dd>
-          <UsageBar usage={guest.memory} label="Memory" />
-        </dd>
+        <dd>{running ? <UsageBar usage={guest.memory} label="Memory" /> : <Stopped />}</dd>
         <dt>Disk</dt>
-        <dd>
-          <UsageBar usage={guest.disk} label="Disk" />
-        </dd>
+        <dd>{running ? <UsageBar usage={guest.disk} label="Disk" /> : <Stopped />}</dd>
         <dt>Network</dt>
         <dd>
-          in {formatRate(guest.networkIn)}, out {formatRate(guest.networkOut)}
+          {running ? (
+            <>
+              in {formatRate(guest.networkIn)}, out {formatRate(guest.networkOut)}
+            </>
+          ) : (
+            <Stopped />
+          )}
         </dd>
         <dt>Disk I/O</dt>
         <dd>
-          read {formatRate(guest.diskRead)}, write {formatRate(guest.diskWrite)}
+          {running ? (
+            <>
+              read {formatRate(guest.diskRead)}, write {formatRate(guest.diskWrite)}
+            </>
+          ) : (
+            <Stopped />
+          )}
         </dd>
         <dt>Uptime</dt>
-        <dd>{guest.status === "running" ? formatDuration(guest.uptime) : "-"}</dd>
+        <dd>{running ? formatDuration(guest.uptime) : <Stopped />}</dd>
         <dt>OS</dt>
         <dd>{guest.osName ?? <Unknown reason={guest.type === "qemu" ? "guest agent did not report the OS" : null} />}</dd>
         <dt>Guest agent</dt>
@@ -308,6 +329,8 @@ function NodeDetail({ node, state }: { node: Node; state: PulseState }) {
         <dd>{node.kernelVersion ?? <Unknown />}</dd>
         <dt>Cluster</dt>
         <dd>{node.clusterName ?? "standalone"}</dd>
+        <dt>Connection</dt>
+        <dd>{node.instance}</dd>
         <dt>Guests</dt>
         <dd>
           {guests.length} ({guests.filter((guest) => guest.status === "running").length} running)
@@ -332,7 +355,7 @@ export function DetailDrawer() {
   }
   const node = state.nodes.find((item) => item.id === selection.id);
   return (
-    <Drawer title={node ? `Node ${node.name}` : "Node"} onClose={closeDetail}>
+    <Drawer title={node ? `Node ${nodeLabel(node.name, node.instance, pveInstances(state).length > 1)}` : "Node"} onClose={closeDetail}>
       {node ? <NodeDetail node={node} state={state} /> : <p>This node is no longer reported.</p>}
     </Drawer>
   );

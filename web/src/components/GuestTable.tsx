@@ -1,9 +1,9 @@
 import type { JSX } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { GuestBackup } from "../backups";
-import { formatDuration, formatRate, formatTime } from "../format";
+import { formatDuration, formatRate, formatRateCompact, formatTime } from "../format";
 import type { Guest } from "../types";
-import { PercentBar, StatusDot, Tags, Unknown, UsageBar } from "./ui";
+import { PercentBar, StatusDot, Stopped, Tags, Unknown, UsageBar } from "./ui";
 
 export const ROW_HEIGHT = 40;
 const OVERSCAN = 8;
@@ -11,6 +11,8 @@ const OVERSCAN = 8;
 export interface Row {
   guest: Guest;
   backup: GuestBackup;
+  /** Node name as shown, e.g. "pve1 · demo" when several connections report nodes; defaults to `guest.node`. */
+  nodeLabel?: string;
 }
 
 type SortValue = number | string | null;
@@ -22,8 +24,14 @@ interface Column {
   render: (row: Row, now: number) => JSX.Element | string | null;
 }
 
-function rate(value: number | null) {
-  return value === null ? <Unknown /> : formatRate(value);
+const nodeOf = (row: Row) => row.nodeLabel ?? row.guest.node;
+const running = (row: Row) => row.guest.status === "running";
+
+// Compact figures keep the four rate columns narrow; the tooltip has the one-decimal value.
+function rate(row: Row, value: number | null) {
+  if (!running(row)) return <Stopped />;
+  if (value === null) return <Unknown />;
+  return <span title={formatRate(value)}>{formatRateCompact(value)}</span>;
 }
 
 export const COLUMNS: Column[] = [
@@ -31,14 +39,14 @@ export const COLUMNS: Column[] = [
   { key: "name", label: "Name", sortValue: (row) => row.guest.name.toLowerCase(), render: () => null },
   { key: "vmid", label: "VMID", sortValue: (row) => row.guest.vmid, render: (row) => String(row.guest.vmid) },
   { key: "type", label: "Type", sortValue: (row) => row.guest.type, render: (row) => (row.guest.type === "qemu" ? "VM" : "CT") },
-  { key: "node", label: "Node", sortValue: (row) => row.guest.node, render: (row) => row.guest.node },
+  { key: "node", label: "Node", sortValue: nodeOf, render: nodeOf },
   {
     key: "cpu",
     label: "CPU",
     sortValue: (row) => row.guest.cpu,
     render: (row) =>
-      row.guest.status !== "running" ? (
-        <span class="muted">-</span>
+      !running(row) ? (
+        <Stopped />
       ) : (
         <PercentBar percent={row.guest.cpu === null ? null : row.guest.cpu * 100} label={`CPU of ${row.guest.name}`} />
       ),
@@ -48,23 +56,23 @@ export const COLUMNS: Column[] = [
     label: "Memory",
     sortValue: (row) => row.guest.memory.usage,
     render: (row) =>
-      row.guest.status !== "running" ? <span class="muted">-</span> : <UsageBar usage={row.guest.memory} label={`Memory of ${row.guest.name}`} />,
+      !running(row) ? <Stopped /> : <UsageBar usage={row.guest.memory} label={`Memory of ${row.guest.name}`} />,
   },
   {
     key: "disk",
     label: "Disk",
     sortValue: (row) => row.guest.disk.usage,
-    render: (row) => <UsageBar usage={row.guest.disk} label={`Disk of ${row.guest.name}`} />,
+    render: (row) => (!running(row) ? <Stopped /> : <UsageBar usage={row.guest.disk} label={`Disk of ${row.guest.name}`} />),
   },
-  { key: "netin", label: "Net in", sortValue: (row) => row.guest.networkIn, render: (row) => rate(row.guest.networkIn) },
-  { key: "netout", label: "Net out", sortValue: (row) => row.guest.networkOut, render: (row) => rate(row.guest.networkOut) },
-  { key: "diskread", label: "Disk read", sortValue: (row) => row.guest.diskRead, render: (row) => rate(row.guest.diskRead) },
-  { key: "diskwrite", label: "Disk write", sortValue: (row) => row.guest.diskWrite, render: (row) => rate(row.guest.diskWrite) },
+  { key: "netin", label: "Net in", sortValue: (row) => row.guest.networkIn, render: (row) => rate(row, row.guest.networkIn) },
+  { key: "netout", label: "Net out", sortValue: (row) => row.guest.networkOut, render: (row) => rate(row, row.guest.networkOut) },
+  { key: "diskread", label: "Disk read", sortValue: (row) => row.guest.diskRead, render: (row) => rate(row, row.guest.diskRead) },
+  { key: "diskwrite", label: "Disk write", sortValue: (row) => row.guest.diskWrite, render: (row) => rate(row, row.guest.diskWrite) },
   {
     key: "uptime",
     label: "Uptime",
     sortValue: (row) => row.guest.uptime,
-    render: (row) => (row.guest.status === "running" ? formatDuration(row.guest.uptime) : "-"),
+    render: (row) => (running(row) ? formatDuration(row.guest.uptime) : <Stopped />),
   },
   { key: "tags", label: "Tags", sortValue: (row) => row.guest.tags.join(","), render: (row) => <Tags tags={row.guest.tags} /> },
   {
@@ -126,9 +134,9 @@ export function GuestTable({ rows, sort, onSort, grouped, onOpen, now, onRendere
     if (!grouped) return rows.map((row) => ({ kind: "guest", row }));
     const byNode = new Map<string, Row[]>();
     for (const row of rows) {
-      const list = byNode.get(row.guest.node) ?? [];
+      const list = byNode.get(nodeOf(row)) ?? [];
       list.push(row);
-      byNode.set(row.guest.node, list);
+      byNode.set(nodeOf(row), list);
     }
     const result: Item[] = [];
     for (const node of [...byNode.keys()].sort()) {
@@ -192,9 +200,16 @@ export function GuestTable({ rows, sort, onSort, grouped, onOpen, now, onRendere
     </div>
   );
 
+  // Fit the Node column to its longest label: 64 px for "pve1", wider for "pve1 · demo".
+  const nodeColumnStyle = useMemo(() => {
+    const longest = rows.reduce((width, row) => Math.max(width, nodeOf(row).length), 4);
+    return { "--node-column": `max(64px, calc(${longest}ch + 16px))` };
+  }, [rows]);
+
   return (
     <div
       class="guest-table"
+      style={nodeColumnStyle}
       role="table"
       aria-label="Virtual machines and containers"
       aria-rowcount={items.length + 1}

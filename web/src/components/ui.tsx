@@ -14,6 +14,15 @@ export function Unknown({ reason }: { reason?: string | null }) {
   );
 }
 
+/** A live metric of a guest that is not running: a dash, with the reason as its tooltip. */
+export function Stopped() {
+  return (
+    <span class="muted not-running" title="guest is stopped">
+      -<span class="sr-only"> (guest is stopped)</span>
+    </span>
+  );
+}
+
 function level(percent: number): string {
   if (percent >= 90) return "critical";
   if (percent >= 75) return "warning";

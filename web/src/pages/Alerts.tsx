@@ -2,6 +2,7 @@ import { useMemo, useState } from "preact/hooks";
 import { api } from "../api";
 import { ErrorBox, Notice, Section, useAction, useAsync } from "../components/ui";
 import { formatAge, formatTime, nowSeconds } from "../format";
+import { alertResourceText, pveInstances } from "../instances";
 import { stateStore, useStore } from "../store";
 import type { Alert } from "../types";
 
@@ -27,7 +28,8 @@ function applyFilter(alerts: Alert[], filter: Filter): Alert[] {
       (text === "" ||
         alert.resourceName.toLowerCase().includes(text) ||
         alert.message.toLowerCase().includes(text) ||
-        (alert.node ?? "").toLowerCase().includes(text)),
+        (alert.node ?? "").toLowerCase().includes(text) ||
+        (alert.instance ?? "").toLowerCase().includes(text)),
   );
 }
 
@@ -80,6 +82,7 @@ function FilterBar({ filter, onChange, types }: { filter: Filter; onChange: (fil
 export function AlertsPage() {
   const state = useStore(stateStore);
   const now = nowSeconds();
+  const severalInstances = pveInstances(state).length > 1;
   const [filter, setFilter] = useState<Filter>({ level: "all", type: "all", text: "", acknowledged: "all" });
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const action = useAction();
@@ -175,10 +178,7 @@ export function AlertsPage() {
                     <td>
                       <span class={`level level-${alert.level}`}>{alert.level}</span>
                     </td>
-                    <td>
-                      {alert.resourceName}
-                      {alert.node ? <span class="muted small"> on {alert.node}</span> : null}
-                    </td>
+                    <td>{alertResourceText(alert, severalInstances)}</td>
                     <td>{alert.message}</td>
                     <td title={formatTime(alert.startTime)}>{formatAge(alert.startTime, now)}</td>
                     <td>{alert.acknowledged ? `acknowledged${alert.ackUser ? ` by ${alert.ackUser}` : ""}` : "open"}</td>
@@ -227,7 +227,7 @@ export function AlertsPage() {
                     <td>
                       <span class={`level level-${alert.level}`}>{alert.level}</span>
                     </td>
-                    <td>{alert.resourceName}</td>
+                    <td>{alertResourceText(alert, severalInstances)}</td>
                     <td>{alert.message}</td>
                     <td>{formatTime(alert.startTime)}</td>
                     <td>{alert.resolvedTime ? formatTime(alert.resolvedTime) : "still active"}</td>

@@ -3,11 +3,12 @@ import { indexBackups } from "../backups";
 import { GuestTable, sortRows, type Row, type SortState } from "../components/GuestTable";
 import { PercentBar, StatusDot, Unknown, UsageBar } from "../components/ui";
 import { formatDuration, nowSeconds } from "../format";
+import { nodeLabel, pveInstances } from "../instances";
 import { STATE_MARK } from "../live";
 import { matchesQuery, parseQuery } from "../query";
 import { openDetail } from "../selection";
 import { Store, stateStore, useStore } from "../store";
-import type { Node } from "../types";
+import type { Guest, Node } from "../types";
 
 interface Filters {
   query: string;
@@ -32,14 +33,27 @@ export const filterStore = new Store<Filters>({
 export const OVERVIEW_MARK = "pulse:overview-rendered";
 export const UPDATE_MEASURE = "pulse:update-applied";
 
-function NodeCard({ node }: { node: Node }) {
+function NodeCard({ node, severalInstances }: { node: Node; severalInstances: boolean }) {
   const load = node.loadAverage?.map((value) => value.toFixed(2)).join(" / ");
   return (
-    <article class={`card node-card${node.stale ? " stale" : ""}`} aria-label={`Node ${node.name}`} data-node={node.name}>
+    <article
+      class={`card node-card${node.stale ? " stale" : ""}`}
+      aria-label={`Node ${nodeLabel(node.name, node.instance, severalInstances)}`}
+      data-node={node.name}
+      data-instance={node.instance}
+    >
       <header class="node-card-header">
-        <button type="button" class="link-button node-name" onClick={() => openDetail("node", node.id)}>
-          {node.name}
-        </button>
+        <span class="node-title">
+          <button type="button" class="link-button node-name" onClick={() => openDetail("node", node.id)}>
+            {node.name}
+          </button>
+          {severalInstances ? (
+            <span class="muted node-instance" title={`Connection ${node.instance}`}>
+              {" "}
+              · {node.instance}
+            </span>
+          ) : null}
+        </span>
         <StatusDot status={node.status} />
       </header>
       <dl class="node-metrics">
@@ -78,8 +92,11 @@ export function Overview() {
   const guests = useMemo(() => [...state.vms, ...state.containers], [state]);
   const backupFor = useMemo(() => indexBackups(state), [state]);
   const parsed = useMemo(() => parseQuery(filters.query), [filters.query]);
+  const severalInstances = useMemo(() => pveInstances(state).length > 1, [state]);
+  const labelOf = useCallback((guest: Guest) => nodeLabel(guest.node, guest.instance, severalInstances), [severalInstances]);
 
-  const nodeNames = useMemo(() => [...new Set(guests.map((guest) => guest.node))].sort(), [guests]);
+  // The node filter's values are the labels, so "pve1 · demo" and "pve1 · lab" filter apart.
+  const nodeNames = useMemo(() => [...new Set(guests.map(labelOf))].sort(), [guests, labelOf]);
   const statuses = useMemo(() => [...new Set(guests.map((guest) => guest.status))].sort(), [guests]);
   const tags = useMemo(() => [...new Set(guests.flatMap((guest) => guest.tags))].sort(), [guests]);
 
@@ -88,17 +105,17 @@ export function Overview() {
       (guest) =>
         (filters.type === "all" || guest.type === filters.type) &&
         (filters.status === "all" || guest.status === filters.status) &&
-        (filters.node === "all" || guest.node === filters.node) &&
+        (filters.node === "all" || labelOf(guest) === filters.node) &&
         (filters.tag === "all" || guest.tags.includes(filters.tag)) &&
         matchesQuery(guest, parsed.terms),
     );
     return sortRows(
-      matching.map((guest) => ({ guest, backup: backupFor(guest, now) })),
+      matching.map((guest) => ({ guest, backup: backupFor(guest, now), nodeLabel: labelOf(guest) })),
       filters.sort,
     );
     // `now` moves every render; recomputing on state changes is enough.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [guests, filters, parsed, backupFor]);
+  }, [guests, filters, parsed, backupFor, labelOf]);
 
   const onRendered = useCallback(() => {
     // Marks for the UI benchmark: the first paint of the table, and each state update's apply time.
@@ -124,7 +141,7 @@ export function Overview() {
         {state.nodes.length === 0 ? <p class="muted">No nodes reported yet. Add a connection under Settings → Nodes.</p> : null}
         <div class="node-grid">
           {state.nodes.map((node) => (
-            <NodeCard key={node.id} node={node} />
+            <NodeCard key={node.id} node={node} severalInstances={severalInstances} />
           ))}
         </div>
       </section>

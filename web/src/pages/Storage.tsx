@@ -3,6 +3,7 @@ import { align, fetchStorageSeries, RANGES, rangeWindow, type Range } from "../c
 import { Chart } from "../components/Chart";
 import { ErrorBox, Section, StatusDot, UsageBar, useAsync } from "../components/ui";
 import { formatBytes } from "../format";
+import { nodeLabel, pveInstances } from "../instances";
 import { stateStore, useStore } from "../store";
 import type { Storage as StorageItem } from "../types";
 
@@ -16,7 +17,19 @@ function storageStatus(item: StorageItem): string {
   return item.status || "active";
 }
 
-function StorageTable({ items, onSelect, selected }: { items: StorageItem[]; onSelect: (id: string) => void; selected: string | null }) {
+function trendSubject(item: StorageItem, severalInstances: boolean): string {
+  if (item.shared) return severalInstances ? `${item.name} · ${item.instance}` : item.name;
+  return `${item.name} on ${nodeLabel(item.node, item.instance, severalInstances)}`;
+}
+
+interface TableProps {
+  items: StorageItem[];
+  onSelect: (id: string) => void;
+  selected: string | null;
+  severalInstances: boolean;
+}
+
+function StorageTable({ items, onSelect, selected, severalInstances }: TableProps) {
   return (
     <div class="table-wrap">
       <table class="table">
@@ -40,7 +53,7 @@ function StorageTable({ items, onSelect, selected }: { items: StorageItem[]; onS
                 </button>
                 {item.stale ? <span class="badge warn">stale</span> : null}
               </td>
-              <td>{item.shared ? "shared" : item.node}</td>
+              <td>{nodeLabel(item.shared ? "shared" : item.node, item.instance, severalInstances)}</td>
               <td>{item.type}</td>
               <td class="small">{item.content}</td>
               <td>
@@ -69,16 +82,19 @@ export function StoragePage() {
   const trend = useMemo(() => (data ? align(data, ["usage"]) : null), [data]);
   const span = useMemo(() => rangeWindow(range), [data, range]);
 
-  // A shared storage appears once per node; show it once.
+  const severalInstances = pveInstances(state).length > 1;
+  // A shared storage appears once per node; show it once per connection. Local storage is grouped
+  // by connection and node, because two connections may both have a node called "pve1".
   const shared = new Map<string, StorageItem>();
   const local = new Map<string, StorageItem[]>();
   for (const item of state.storage) {
     if (item.shared) {
       if (!shared.has(`${item.instance}/${item.name}`)) shared.set(`${item.instance}/${item.name}`, item);
     } else {
-      const list = local.get(item.node) ?? [];
+      const group = nodeLabel(item.node, item.instance, severalInstances);
+      const list = local.get(group) ?? [];
       list.push(item);
-      local.set(item.node, list);
+      local.set(group, list);
     }
   }
   const selectedItem = state.storage.find((item) => item.id === selected);
@@ -88,7 +104,7 @@ export function StoragePage() {
       {state.storage.length === 0 ? <p class="muted">No storage reported yet.</p> : null}
       {selectedItem ? (
         <Section
-          title={`Trend: ${selectedItem.name}${selectedItem.shared ? "" : ` on ${selectedItem.node}`}`}
+          title={`Trend: ${trendSubject(selectedItem, severalInstances)}`}
           actions={
             <div class="segmented" role="group" aria-label="Trend range">
               {RANGES.map((item) => (
@@ -105,12 +121,12 @@ export function StoragePage() {
       ) : null}
       {shared.size ? (
         <Section title="Shared storage">
-          <StorageTable items={[...shared.values()]} onSelect={setSelected} selected={selected} />
+          <StorageTable items={[...shared.values()]} onSelect={setSelected} selected={selected} severalInstances={severalInstances} />
         </Section>
       ) : null}
-      {[...local.keys()].sort().map((node) => (
-        <Section title={`Node ${node}`} key={node}>
-          <StorageTable items={local.get(node)!} onSelect={setSelected} selected={selected} />
+      {[...local.keys()].sort().map((group) => (
+        <Section title={`Node ${group}`} key={group}>
+          <StorageTable items={local.get(group)!} onSelect={setSelected} selected={selected} severalInstances={severalInstances} />
         </Section>
       ))}
     </div>

@@ -2,15 +2,11 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "../../api";
 import { ErrorBox, Notice, Section, useAction, useAsync } from "../../components/ui";
 import { stateStore, useStore } from "../../store";
+import { fieldLabel, orderFields } from "./thresholdLabels";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Doc = { [key: string]: Json };
 
-/** "delaySeconds" -> "Delay seconds". */
-export function humanize(key: string): string {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
 
 function setPath(doc: Doc, path: string[], value: Json): Doc {
   const [head, ...rest] = path;
@@ -22,15 +18,16 @@ const LEVELS = ["warning", "critical"];
 
 /** Render one level of the threshold document: numbers, switches and nested groups. */
 function Editor({ doc, path, onChange }: { doc: Doc; path: string[]; onChange: (path: string[], value: Json) => void }) {
-  const scalars = Object.entries(doc).filter(([, value]) => value === null || typeof value !== "object" || Array.isArray(value));
-  const groups = Object.entries(doc).filter(([, value]) => value !== null && typeof value === "object" && !Array.isArray(value));
+  const entries = orderFields(Object.entries(doc));
+  const scalars = entries.filter(([, value]) => value === null || typeof value !== "object" || Array.isArray(value));
+  const groups = entries.filter(([, value]) => value !== null && typeof value === "object" && !Array.isArray(value));
   const id = (key: string) => ["threshold", ...path, key].join("-");
   return (
     <>
       {scalars.length ? (
         <div class="threshold-fields">
           {scalars.map(([key, value]) => {
-            const label = humanize(key);
+            const label = fieldLabel(key);
             if (typeof value === "boolean") {
               return (
                 <label class="checkbox" key={key}>
@@ -80,7 +77,7 @@ function Editor({ doc, path, onChange }: { doc: Doc; path: string[]; onChange: (
       ) : null}
       {groups.map(([key, value]) => (
         <fieldset key={key} class={`threshold-group depth-${path.length}`}>
-          <legend>{humanize(key)}</legend>
+          <legend>{fieldLabel(key)}</legend>
           <Editor doc={value as Doc} path={[...path, key]} onChange={onChange} />
         </fieldset>
       ))}
@@ -193,7 +190,7 @@ function Overrides() {
             {OVERRIDE_METRICS.map((metric) =>
               (["trigger", "clear"] as const).map((field) => (
                 <label key={`${metric}-${field}`}>
-                  {humanize(metric)} {field} %
+                  {fieldLabel(metric)} {field} %
                   <input
                     type="number"
                     step="any"

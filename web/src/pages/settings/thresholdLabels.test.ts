@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { fieldLabel, humanize, orderFields } from "./thresholdLabels";
+
+const keys = (list: string[]) => orderFields(list.map((key) => [key, null] as [string, null])).map(([key]) => key);
+
+describe("threshold labels", () => {
+  it("writes acronyms and units properly", () => {
+    expect(fieldLabel("cpu")).toBe("CPU");
+    expect(fieldLabel("pbs")).toBe("PBS");
+    expect(fieldLabel("gcFailed")).toBe("GC failed");
+    expect(fieldLabel("delaySeconds")).toBe("Delay (seconds)");
+  });
+
+  it("falls back to the humanized key", () => {
+    expect(fieldLabel("poweredOff")).toBe("Powered off");
+    expect(humanize("maxNotificationsPerHour")).toBe("Max notifications per hour");
+  });
+
+  it("puts trigger before clear and start before end", () => {
+    expect(keys(["clear", "critical", "delaySeconds", "trigger"])).toEqual(["trigger", "clear", "critical", "delaySeconds"]);
+    expect(keys(["enabled", "end", "start", "timezone"])).toEqual(["enabled", "start", "end", "timezone"]);
+  });
+
+  it("keeps unknown keys after known ones in their order", () => {
+    expect(keys(["zeta", "alpha", "enabled"])).toEqual(["enabled", "zeta", "alpha"]);
+  });
+});

@@ -1,0 +1,99 @@
+// Labels and field order for the alert threshold document from /api/notifications/thresholds.
+// The API returns keys alphabetically ("clear" before "trigger"), so the form sorts them itself.
+
+/** Labels for keys whose humanized form reads wrong: acronyms, units and terse names. */
+const LABELS: Record<string, string> = {
+  cpu: "CPU",
+  pbs: "PBS",
+  gcFailed: "GC failed",
+  trigger: "Trigger (%)",
+  clear: "Clear (%)",
+  critical: "Critical (%)",
+  delaySeconds: "Delay (seconds)",
+  defaultDelaySeconds: "Default delay (seconds)",
+  historyDays: "Keep history (days)",
+  polls: "Consecutive polls",
+  warningDays: "Warning after (days)",
+  criticalDays: "Critical after (days)",
+  cooldownMinutes: "Cooldown (minutes)",
+  groupingWindowSeconds: "Grouping window (seconds)",
+  windowMinutes: "Window (minutes)",
+  quietMinutes: "Quiet after flapping (minutes)",
+  afterMinutes: "Escalate after (minutes)",
+  timezone: "Time zone",
+  holdCritical: "Hold critical alerts too",
+};
+
+/**
+ * Display order: switches first, then the values in the order they act (trigger before clear, start
+ * before end), then nested groups from the most to the least used. Unlisted keys keep the API's
+ * order after the listed ones.
+ */
+const ORDER = [
+  "enabled",
+  "defaultDelaySeconds",
+  "historyDays",
+  "trigger",
+  "clear",
+  "critical",
+  "warningDays",
+  "criticalDays",
+  "level",
+  "polls",
+  "delaySeconds",
+  "cooldownMinutes",
+  "maxNotificationsPerHour",
+  "groupingWindowSeconds",
+  "changes",
+  "windowMinutes",
+  "quietMinutes",
+  "afterMinutes",
+  "start",
+  "end",
+  "timezone",
+  "guest",
+  "node",
+  "storage",
+  "datastore",
+  "pbs",
+  "noise",
+  "cpu",
+  "memory",
+  "disk",
+  "usage",
+  "offline",
+  "unavailable",
+  "poweredOff",
+  "backupFailed",
+  "backupAge",
+  "snapshotAge",
+  "verifyFailed",
+  "syncFailed",
+  "pruneFailed",
+  "gcFailed",
+  "flapping",
+  "quietHours",
+  "escalation",
+  "holdCritical",
+  "performance",
+  "backup",
+];
+
+const RANK = new Map(ORDER.map((key, index) => [key, index]));
+
+/** "delaySeconds" -> "Delay seconds". */
+export function humanize(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Label for a threshold document key: "gcFailed" -> "GC failed", "cpu" -> "CPU". */
+export function fieldLabel(key: string): string {
+  return LABELS[key] ?? humanize(key);
+}
+
+/** Sort [key, value] entries into display order; the sort is stable, so unlisted keys keep theirs. */
+export function orderFields<T>(entries: [string, T][]): [string, T][] {
+  const rank = (key: string) => RANK.get(key) ?? ORDER.length;
+  return [...entries].sort((a, b) => rank(a[0]) - rank(b[0]));
+}
