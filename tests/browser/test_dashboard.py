@@ -129,6 +129,82 @@ def test_overview_shows_nodes_and_guests(live_pulse: Any, page: Any, shoot: Any)
     shoot(page, "overview")
 
 
+def test_same_node_names_told_apart(live_pulse_class: Any, page: Any, shoot: Any) -> None:
+    # A second connection to the same simulator: two connections that both report pve1, pve2, ...
+    with live_pulse_class(extra_connection="lab") as live:
+        sim = live.sim
+        node = sorted(sim.state.nodes)[0]
+        page.set_viewport_size({"width": 1440, "height": 900})
+        open_page(page, live)
+        wait_for_guests(page)
+
+        cards = page.locator(f".node-card[data-node='{node}']")
+        expect(cards).to_have_count(2)
+        expect(page.locator(f".node-card[data-node='{node}'][data-instance='lab']")).to_contain_text(f"{node} · lab")
+        expect(page.locator(f".node-card[data-node='{node}'][data-instance='demo']")).to_contain_text(f"{node} · demo")
+
+        guest = next(g for g in sim.state.guests.values() if g.status == "running" and not g.template)
+        page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
+        expect(page.locator(".guest-row")).to_have_count(2)
+        node_cells = sorted(page.locator(".guest-row .cell-node").all_inner_texts())
+        assert node_cells == [f"{guest.node} · demo", f"{guest.node} · lab"]
+
+        lab_row = page.locator(".guest-row").filter(has=page.locator(".cell-node", has_text="· lab"))
+        lab_row.locator(".link-button").click()
+        drawer = page.get_by_role("dialog")
+        expect(drawer.locator("dd").filter(has_text=re.compile("^lab, cluster "))).to_have_count(1)
+        expect(drawer).to_contain_text(f"{guest.node} · lab")
+        page.keyboard.press("Escape")
+        page.get_by_label("Search guests").fill("")
+
+        # The rate columns fit compact figures at 1440 px once traffic is flowing.
+        for _ in range(3):
+            live.call(sim.control.advance, 15)
+            page.wait_for_timeout(1200)
+        expect(page.locator(".guest-row .cell-netin").filter(has_text=re.compile(r"[KMG]iB/s")).first).to_be_visible(timeout=WAIT_MS)
+        scroller = page.locator(".grid-scroller")
+        assert scroller.evaluate("element => element.scrollWidth <= element.clientWidth")
+        for column in ("netin", "netout", "diskread", "diskwrite", "node"):
+            clipped = page.locator(f".guest-row .cell-{column}").evaluate_all(
+                "cells => cells.filter(cell => cell.scrollWidth > cell.clientWidth).map(cell => cell.textContent)"
+            )
+            assert clipped == [], f"{column} cells cut off: {clipped}"
+        shoot(page, "overview-two-connections")
+
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Storage").click()
+        local_names = sorted(s.name for (n, _), s in sim.state.storages.items() if n == node and not s.spec.shared)
+        section = page.get_by_role("region", name=f"Node {node} · lab")
+        expect(section).to_be_visible(timeout=WAIT_MS)
+        expect(section.locator("tbody tr")).to_have_count(len(local_names))
+        assert sorted(section.locator("tbody td:first-child .link-button").all_inner_texts()) == local_names
+        shoot(page, "storage-two-connections")
+
+        with httpx.Client(base_url=live.url, timeout=30) as client:
+            response = client.post(
+                "/api/notifications/thresholds",
+                json={"defaultDelaySeconds": 0, "node": {"cpu": {"trigger": 0.01, "clear": 0.005, "delaySeconds": 0}}},
+            )
+            assert response.status_code == 200, response.text
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
+        resources = page.locator("tr[data-alert-id] td:nth-child(3)")
+        expect(resources.filter(has_text=re.compile(f"^{node} · lab$"))).to_have_count(1, timeout=WAIT_MS)
+        assert not [text for text in resources.all_inner_texts() if text.startswith(f"{node} on ")]
+        shoot(page, "alerts-two-connections")
+
+
+def test_stopped_guest_shows_dashes(live_pulse: Any, page: Any) -> None:
+    stopped = next(g for g in live_pulse.sim.state.guests.values() if g.status == "stopped")
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.get_by_label("Search guests").fill(f"vmid:{stopped.vmid}")
+    row = page.locator(f".guest-row").first
+    expect(row).to_contain_text(stopped.name)
+    for column in ("cpu", "memory", "disk", "netin", "diskwrite", "uptime"):
+        cell = row.locator(f".cell-{column} .not-running")
+        expect(cell).to_have_attribute("title", "guest is stopped")
+    expect(row.locator(".unknown")).to_have_count(0)
+
+
 def test_filters_and_search_narrow_table(live_pulse: Any, page: Any, shoot: Any) -> None:
     open_page(page, live_pulse)
     wait_for_guests(page)
@@ -249,6 +325,15 @@ def test_threshold_saved_from_form(live_pulse: Any, page: Any) -> None:
     form = page.get_by_role("form", name="Alert thresholds")
     field = form.locator("#threshold-node-memory-trigger")
     expect(field).to_be_visible(timeout=WAIT_MS)
+    expect(form.locator("legend", has_text=re.compile("^CPU$"))).to_have_count(2)
+    expect(form.locator("legend", has_text=re.compile("^GC failed$"))).to_have_count(1)
+    node_cpu = form.locator("#threshold-node-cpu-trigger").locator("xpath=ancestor::fieldset[1]")
+    assert node_cpu.locator("input[type=number]").first.get_attribute("id") == "threshold-node-cpu-trigger"
+    quiet = form.locator("#threshold-noise-quietHours-start").locator("xpath=ancestor::fieldset[1]")
+    assert [item.get_attribute("id") for item in quiet.locator("input[type=text]").all()][:2] == [
+        "threshold-noise-quietHours-start",
+        "threshold-noise-quietHours-end",
+    ]
     field.fill("93")
     form.get_by_role("button", name="Save thresholds").click()
     expect(form.get_by_role("status")).to_contain_text("Thresholds saved.")

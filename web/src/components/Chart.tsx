@@ -30,8 +30,8 @@ export function longestLabel(values: readonly (string | number | null)[] | null 
 
 /**
  * Size a y axis to its widest tick label, so labels such as "976.6 KiB/s" are not clipped at the
- * chart's left edge. uPlot calls this once per layout cycle; later cycles reuse the first size,
- * which keeps the layout from oscillating.
+ * chart's left edge. uPlot calls this in every layout cycle. From the third cycle on the axis keeps
+ * its size, so the layout cannot swing between two widths.
  */
 function axisSize(plot: uPlot, values: string[] | null, axisIndex: number, cycle: number): number {
   const axis = plot.axes[axisIndex] as uPlot.Axis & { _size?: number };
@@ -40,7 +40,7 @@ function axisSize(plot: uPlot, values: string[] | null, axisIndex: number, cycle
   let size = ticks + (axis.gap ?? 5) + 4;
   const text = longestLabel(values);
   if (text) {
-    // After init uPlot stores the axis font as [CSS font scaled by devicePixelRatio, size in px].
+    // uPlot 1.6 replaces the axis font at init with [CSS font scaled by devicePixelRatio, px size, CSS px size].
     const font = axis.font as unknown as [string, number] | string | undefined;
     plot.ctx.font = Array.isArray(font) ? font[0] : font ?? plot.ctx.font;
     size += plot.ctx.measureText(text).width / (window.devicePixelRatio || 1);

@@ -18,7 +18,7 @@ const LEVELS = ["warning", "critical"];
 
 /** Render one level of the threshold document: numbers, switches and nested groups. */
 function Editor({ doc, path, onChange }: { doc: Doc; path: string[]; onChange: (path: string[], value: Json) => void }) {
-  const entries = orderFields(Object.entries(doc));
+  const entries = orderFields(Object.entries(doc), path[path.length - 1]);
   const scalars = entries.filter(([, value]) => value === null || typeof value !== "object" || Array.isArray(value));
   const groups = entries.filter(([, value]) => value !== null && typeof value === "object" && !Array.isArray(value));
   const id = (key: string) => ["threshold", ...path, key].join("-");

@@ -21,6 +21,11 @@ describe("threshold labels", () => {
     expect(keys(["enabled", "end", "start", "timezone"])).toEqual(["enabled", "start", "end", "timezone"]);
   });
 
+  it("orders the critical hold categories on their own", () => {
+    const entries = ["backup", "offline", "performance", "storage"].map((key) => [key, true] as [string, boolean]);
+    expect(orderFields(entries, "holdCritical").map(([key]) => key)).toEqual(["performance", "storage", "offline", "backup"]);
+  });
+
   it("keeps unknown keys after known ones in their order", () => {
     expect(keys(["zeta", "alpha", "enabled"])).toEqual(["enabled", "zeta", "alpha"]);
   });

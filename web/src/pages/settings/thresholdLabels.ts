@@ -81,6 +81,11 @@ const ORDER = [
 
 const RANK = new Map(ORDER.map((key, index) => [key, index]));
 
+// Groups whose keys also occur elsewhere with another rank ("storage", "offline") get their own order.
+const GROUP_ORDER: Record<string, string[]> = {
+  holdCritical: ["performance", "storage", "offline", "backup"],
+};
+
 /** "delaySeconds" -> "Delay seconds". */
 export function humanize(key: string): string {
   const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
@@ -92,8 +97,13 @@ export function fieldLabel(key: string): string {
   return LABELS[key] ?? humanize(key);
 }
 
-/** Sort [key, value] entries into display order; the sort is stable, so unlisted keys keep theirs. */
-export function orderFields<T>(entries: [string, T][]): [string, T][] {
-  const rank = (key: string) => RANK.get(key) ?? ORDER.length;
+/**
+ * Sort the [key, value] entries of the group named `group` into display order. The sort is stable,
+ * so unlisted keys keep their order.
+ */
+export function orderFields<T>(entries: [string, T][], group?: string): [string, T][] {
+  const own = group ? GROUP_ORDER[group] : undefined;
+  const ranks = own ? new Map(own.map((key, index) => [key, index])) : RANK;
+  const rank = (key: string) => ranks.get(key) ?? ORDER.length;
   return [...entries].sort((a, b) => rank(a[0]) - rank(b[0]));
 }
