@@ -40,6 +40,7 @@ import argparse
 import csv
 import functools
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -69,11 +70,20 @@ SCRAPE_SECONDS = 10.0
 WARMUP_SHARE = 0.2
 
 
-def rss_bytes(pid: str = "self") -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("VmRSS missing from /proc/self/status")
+def memory_status() -> dict[str, int]:
+    """Return VmRSS, RssAnon (heap and other private memory) and RssFile in bytes, from /proc/self/status."""
+    found: dict[str, int] = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            found[name] = int(value.split()[0]) * 1024
+    if "VmRSS" not in found:
+        raise RuntimeError("VmRSS missing from /proc/self/status")
+    return found
+
+
+def rss_bytes() -> int:
+    return memory_status()["VmRSS"]
 
 
 def free_port() -> int:
@@ -242,7 +252,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         tracemalloc.start()
     child, nodes = start_simulator_child("soak", args.speed)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    csv_path = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    csv_path = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.csv"
     rows: list[dict[str, Any]] = []
     rss_before = rss_bytes()
     try:
@@ -261,9 +271,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                     polls, failures = poll_totals(daemon)
                     if args.trace and baseline is None and polls >= args.polls * WARMUP_SHARE:
                         baseline = tracemalloc.take_snapshot()
+                    memory = memory_status()
                     rows.append({
                         "elapsed_s": round(time.monotonic() - started, 1), "polls": polls, "failures": failures,
-                        "rss_bytes": rss_bytes(), "guests": len(daemon.state.all("guests")),
+                        "rss_bytes": memory["VmRSS"], "rss_anon_bytes": memory.get("RssAnon", 0),
+                        "rss_file_bytes": memory.get("RssFile", 0), "guests": len(daemon.state.all("guests")),
                         "ws_messages": messages[0], "ws_drops": drops[0], "scrapes": scrapes[0],
                     })
                     if polls >= args.polls or time.monotonic() >= deadline:
@@ -297,7 +309,9 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "speed": args.speed, "simulated_hours": rows[-1]["elapsed_s"] * args.speed / 3600,
         "rss_before_daemon_mb": rss_before / 2**20, "warmup_polls": rows[warm_index]["polls"],
         "warmup_rss_mb": warm_rss / 2**20, "end_rss_mb": end_rss / 2**20,
-        "growth_percent": (end_rss - warm_rss) / warm_rss * 100, "peak_rss_mb": max(r["rss_bytes"] for r in rows) / 2**20,
+        "growth_percent": (end_rss - warm_rss) / warm_rss * 100,
+        "anon_growth_mb": (statistics.median(row["rss_anon_bytes"] for row in rows[-5:])
+                           - statistics.median(row["rss_anon_bytes"] for row in rows[warm_index:warm_index + 5])) / 2**20, "peak_rss_mb": max(r["rss_bytes"] for r in rows) / 2**20,
     }
 
 
