@@ -219,7 +219,7 @@ class SqliteStorage:
         end: float,
         max_points: int = 600,
     ) -> dict[str, dict[str, SeriesColumns]]:
-        """Return what ``query_history`` returns, with each series as four lists instead of point objects.
+        """Return what ``query_history`` returns, with each series as four arrays instead of point objects.
 
         Charts of many series use this: a point object per bucket costs more
         than reading and bucketing the data.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -27,12 +28,12 @@ _ROLLUP_FORMAT = 2
 
 
 class SeriesColumns(NamedTuple):
-    """The points of one series as parallel lists, in time order (the fields of ``HistoryPoint``)."""
+    """The points of one series as parallel arrays, in time order (the fields of ``HistoryPoint``)."""
 
-    ts: list[int]
-    avg: list[float]
-    min: list[float]
-    max: list[float]
+    ts: array  # typecode "q": bucket start, epoch seconds
+    avg: array  # typecode "d"
+    min: array  # typecode "d"
+    max: array  # typecode "d"
 
 
 @dataclass(slots=True)

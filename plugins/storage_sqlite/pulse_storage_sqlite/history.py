@@ -86,9 +86,11 @@ class Head:
 
     def read_columns(self, series_ids: set[int] | None, start: int, end: int) -> Columns:
         """Return the samples with ``start <= ts < end`` as count-1 bucket columns."""
-        owners: list[np.ndarray] = []
-        times: list[array] = []
-        values: list[array] = []
+        owners: list[int] = []
+        sizes: list[int] = []
+        # Appending array slices copies the samples, so nothing refers to the stored arrays after the lock.
+        times = array("q")
+        values = array("d")
         with self._lock:
             wanted = self._series.keys() if series_ids is None else series_ids & self._series.keys()
             for series_id in sorted(wanted):
@@ -96,16 +98,16 @@ class Head:
                 first = bisect.bisect_left(stored_times, start)
                 last = bisect.bisect_left(stored_times, end, first)
                 if first < last:
-                    # Slices are copies, so nothing refers to the arrays once the lock is released.
-                    owners.append(np.full(last - first, series_id, dtype=np.int64))
-                    times.append(stored_times[first:last])
-                    values.append(stored_values[first:last])
+                    owners.append(series_id)
+                    sizes.append(last - first)
+                    times += stored_times[first:last]
+                    values += stored_values[first:last]
         if not owners:
             return Columns.empty()
-        samples = np.concatenate([np.frombuffer(part, dtype=np.float64) for part in values])
+        samples = np.frombuffer(values, dtype=np.float64)
         return Columns(
-            np.concatenate(owners),
-            np.concatenate([np.frombuffer(part, dtype=np.int64) for part in times]),
+            np.repeat(np.asarray(owners, dtype=np.int64), sizes),
+            np.frombuffer(times, dtype=np.int64),
             np.ones(len(samples), dtype=np.int64),
             samples,
             samples,
@@ -480,8 +482,12 @@ def query_columns(
         return out
     bounds = data.series_bounds().tolist()
     owners = data.series[bounds[:-1]].tolist()
-    # One conversion per column; slicing the lists per series is a memory copy.
-    stamps, averages, lows, highs = data.ts.tolist(), data.avg.tolist(), data.low.tolist(), data.high.tolist()
+    # Python arrays rather than lists: slicing one is a memory copy, and they hold no
+    # objects for the garbage collector to scan (with a list per column and series, a
+    # large query spent about a fifth of its time in collections in one profile).
+    stamps, averages, lows, highs = (array(code, column.tobytes()) for code, column in (
+        ("q", data.ts), ("d", data.avg), ("d", data.low), ("d", data.high)
+    ))
     for series_id, first, last in zip(owners, bounds, bounds[1:]):
         resource, metric = series[series_id]
         out.setdefault(resource, {})[metric] = SeriesColumns(

@@ -71,10 +71,10 @@ def assert_same(columns, tuples, case: str) -> None:
         for metric, expected in metrics.items():
             got = columns[resource][metric]
             where = f"{case}, {resource} {metric}"
-            assert got.ts == [bucket[0] for bucket in expected], f"{where}: timestamps differ"
-            assert got.min == pytest.approx([bucket[2] for bucket in expected], rel=1e-9), f"{where}: min differs"
-            assert got.avg == pytest.approx([bucket[3] for bucket in expected], rel=1e-9), f"{where}: avg differs"
-            assert got.max == pytest.approx([bucket[4] for bucket in expected], rel=1e-9), f"{where}: max differs"
+            assert list(got.ts) == [bucket[0] for bucket in expected], f"{where}: timestamps differ"
+            assert list(got.min) == pytest.approx([bucket[2] for bucket in expected], rel=1e-9), f"{where}: min differs"
+            assert list(got.avg) == pytest.approx([bucket[3] for bucket in expected], rel=1e-9), f"{where}: avg differs"
+            assert list(got.max) == pytest.approx([bucket[4] for bucket in expected], rel=1e-9), f"{where}: max differs"
 
 
 async def test_columns_match_tuple_reads(storage_factory, clock) -> None:
@@ -108,8 +108,8 @@ async def test_columns_match_tuple_reads(storage_factory, clock) -> None:
             for resource, metrics in columns.items():
                 for metric, series in metrics.items():
                     got = points[resource][metric]
-                    assert [p.ts for p in got] == series.ts, f"{case}: query_history differs from the columns"
-                    assert [p.avg for p in got] == series.avg, f"{case}: query_history averages differ"
+                    assert [p.ts for p in got] == list(series.ts), f"{case}: query_history differs from the columns"
+                    assert [p.avg for p in got] == list(series.avg), f"{case}: query_history averages differ"
     finally:
         conn.close()
     await storage.aclose()
@@ -165,3 +165,19 @@ def test_corrupt_rollup_raises(blob: bytes, message: str) -> None:
 def test_corrupt_raw_raises() -> None:
     with pytest.raises(CorruptBlockError, match="7 bytes, not a multiple of 5"):
         decode_raws([1], [START], [zlib.compress(bytes((1,)) + bytes(7))], START, START + 600)
+
+
+async def test_chart_json_same_from_columns(storage_factory, clock) -> None:
+    from pulse_core.web.routes.history import _series
+
+    storage = storage_factory()
+    await storage.open()
+    await fill(storage, clock, 3 * HOUR)
+    columns = await storage.query_history_columns(None, None, START, clock.now + 1, max_points=30)
+    points = await storage.query_history(None, None, START, clock.now + 1, max_points=30)
+    for resource, metrics in points.items():
+        for metric, series in metrics.items():
+            from_columns = _series(columns[resource][metric])
+            assert from_columns == _series(series), f"{resource} {metric}: chart points differ"
+            assert type(from_columns[0]["timestamp"]) is int, "timestamps are serialized as integers"
+    await storage.aclose()
