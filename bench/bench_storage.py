@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import trio
 from pulse_core import Sample
+from pulse_core.web.routes.history import _series as chart_series
 
 from pulse_storage_sqlite import SqliteStorage, SqliteStorageSettings, codec
 from pulse_storage_sqlite.tiers import TIERS
@@ -169,8 +171,13 @@ async def _timed(runs: int, query: Callable[[], object]) -> tuple[float, int]:
         t0 = time.perf_counter()
         result = await query()  # type: ignore[misc]
         times.append(time.perf_counter() - t0)
-    points = sum(len(p) for metrics in result.values() for p in metrics.values())  # type: ignore[union-attr]
-    return statistics.median(times), points
+    return statistics.median(times), _count_points(result)
+
+
+def _count_points(result: object) -> int:
+    """Count the points of a ``query_history`` or ``query_history_columns`` result."""
+    series = [points for metrics in result.values() for points in metrics.values()]  # type: ignore[attr-defined]
+    return sum(len(points.ts) if hasattr(points, "ts") else len(points) for points in series)
 
 
 async def bench_queries(guests: int, runs: int) -> None:
@@ -206,6 +213,22 @@ async def bench_queries(guests: int, runs: int) -> None:
                 runs, lambda: storage.query_history(resources, metrics, now - seconds, now, max_points=max_points)
             )
             row(label, f"{median * 1000:.1f} ms median of {runs}", f"{points:,} points returned")
+            if resources is not None:
+                continue
+            median, points = await _timed(
+                runs, lambda: storage.query_history_columns(resources, metrics, now - seconds, now, max_points=max_points)
+            )
+            row(f"{label}, as columns", f"{median * 1000:.1f} ms median of {runs}", f"{points:,} points returned")
+
+            async def body() -> dict[str, object]:
+                # What GET /api/charts does without ?ids=: the query, then a JSON body with a dict per point.
+                result = await storage.query_history_columns(resources, metrics, now - seconds, now, max_points=max_points)
+                guests = {rid: {m: chart_series(series) for m, series in by_metric.items()} for rid, by_metric in result.items()}
+                orjson.dumps({"guests": guests})
+                return result
+
+            median, points = await _timed(runs, body)
+            row(f"{label}, as columns + JSON body", f"{median * 1000:.1f} ms median of {runs}", f"{points:,} points returned")
         await storage.aclose()
 
 
