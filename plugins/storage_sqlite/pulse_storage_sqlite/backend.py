@@ -20,7 +20,6 @@ import trio
 
 from pulse_core import Alert, Sample, StorageError
 from pulse_core.protocols import HistoryPoint, QueuedDelivery
-
 from pulse_storage_sqlite import history, records, schema
 from pulse_storage_sqlite.columns import SeriesColumns
 from pulse_storage_sqlite.settings import SqliteStorageSettings

@@ -14,17 +14,22 @@ import math
 import sqlite3
 import threading
 from array import array
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-
-from pulse_core import Sample
-from pulse_core.protocols import HistoryPoint
 
 import numpy as np
 
+from pulse_core import Sample
+from pulse_core.protocols import HistoryPoint
 from pulse_storage_sqlite import codec
 from pulse_storage_sqlite.codec import Bucket
-from pulse_storage_sqlite.columns import Columns, SeriesColumns, aggregate_columns, join_in_time, read_tier_columns
+from pulse_storage_sqlite.columns import (
+    Columns,
+    SeriesColumns,
+    aggregate_columns,
+    join_in_time,
+    read_tier_columns,
+)
 from pulse_storage_sqlite.tiers import RAW, TIERS, Tier, choose_tier
 
 log = logging.getLogger(__name__)
@@ -442,8 +447,8 @@ def _query_columns(
     if not series or end <= start:
         return series, Columns.empty()
     tier = choose_tier(start, end, now, max_points, retentions)
-    first = int(math.floor(start))
-    last = int(math.ceil(end))
+    first = math.floor(start)
+    last = math.ceil(end)
     if tier.bucket:
         first -= first % tier.bucket
     flushed = read_flushed(conn)

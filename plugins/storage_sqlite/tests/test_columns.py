@@ -7,12 +7,12 @@ import sqlite3
 import zlib
 
 import pytest
-from pulse_core import Sample
-
 from pulse_storage_sqlite import codec, history
 from pulse_storage_sqlite.columns import decode_raws, decode_rollups
 from pulse_storage_sqlite.errors import CorruptBlockError
 from pulse_storage_sqlite.tiers import TIERS, choose_tier
+
+from pulse_core import Sample
 
 START = 1_699_920_000  # a multiple of every block span (600 s, 3600 s, 86400 s)
 HOUR = 3600
@@ -23,8 +23,8 @@ def tuple_query(conn, head, retentions, now, start, end, max_points):
     """Run a query through ``history.read_tier`` and ``history.aggregate``, one tuple per bucket."""
     series = history.resolve_series(conn, None, None)
     tier = choose_tier(start, end, now, max_points, retentions)
-    first = int(math.floor(start))
-    last = int(math.ceil(end))
+    first = math.floor(start)
+    last = math.ceil(end)
     if tier.bucket:
         first -= first % tier.bucket
     flushed = history.read_flushed(conn)

@@ -134,9 +134,9 @@ async def _history(ids: list[str], metrics: Sequence[str], start: float, end: fl
     return await query(ids, list(metrics), start, end, points)
 
 
-# NOTE: without ?ids= this reads every guest's history. At 2,500 guests and a 1 h range the SQLite
-# backend took about 6 s for the query and the body is about 30 MB (one run on a loaded 2-vCPU
-# machine), so clients should ask for the guests they show.
+# NOTE: without ?ids= this reads every guest's history. At 2,500 guests and a 1 h range (60 points of
+# 7 metrics) the SQLite backend took about 0.55 s for the query and 1.2 s with the body of 78 MB
+# (median of 5 on a loaded 2-vCPU machine), so clients should ask for the guests they show.
 @blueprint.get("/api/charts")
 async def charts() -> Response:
     range_name, seconds = _range_seconds()
