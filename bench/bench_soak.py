@@ -261,7 +261,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 daemon = await start_bench_daemon(nursery, Path(data_dir), nodes, interval=1.0, speed=args.speed)
                 base = daemon.bound_urls[0]
                 messages, scrapes, drops = [0], [0], [0]
-                nursery.start_soon(read_websocket, base.replace("http://", "ws://") + "/ws", messages, drops)
+                if args.websocket:
+                    nursery.start_soon(read_websocket, base.replace("http://", "ws://") + "/ws", messages, drops)
                 nursery.start_soon(scrape, base, scrapes)
                 started = time.monotonic()
                 deadline = started + args.max_minutes * 60
@@ -367,6 +368,8 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=10.0,
                         help="soak phase: simulated seconds per real second for the daemon and the simulator "
                              "(default 10, so 1 s polls give the sample density of the default 10 s interval)")
+    parser.add_argument("--no-websocket", dest="websocket", action="store_false",
+                        help="soak phase: run without the WebSocket client")
     parser.add_argument("--trace", action="store_true",
                         help="soak phase: print the lines whose allocations grew after warm-up (slows the run; "
                              "RSS then includes tracemalloc's own records)")
