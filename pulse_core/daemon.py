@@ -193,6 +193,17 @@ class Daemon:
         except PulseError:
             log.exception("Cannot write audit event %s", action)
 
+    def start_background(self, task: Callable[[], Any]) -> None:
+        """Run ``task`` (an async function) in the daemon's nursery until shutdown.
+
+        Route and plugin modules use this for schedules of their own; before ``run()``
+        opened the nursery (an app built for tests) the task is not started.
+        """
+        if self._nursery is None:
+            log.debug("Background task %r not started: the daemon is not running", task)
+            return
+        self._nursery.start_soon(task)
+
     def reload_channels(self) -> None:
         reload = getattr(self.dispatcher, "reload_channels", None)
         if reload is not None:

@@ -14,8 +14,8 @@ with exit status 75 so systemd (``Restart=on-failure``) starts the new version.
 In a container it returns 409 with the advice to pull the new image. The check is limited to
 10 requests per hour per client by the request guard.
 
-NOTE: ``updates.check_interval_hours`` is not used yet; the feed is read only
-when a client calls the check endpoint.
+While checks are on, the daemon also checks every ``updates.check_interval_hours``
+(the first time a minute after start) and logs a newer version once.
 """
 
 from __future__ import annotations
@@ -182,6 +182,25 @@ class UpdateService:
         self.last_check = result
         return result
 
+    async def run_periodic(self, first_delay: float = 60.0) -> None:
+        """Check the feed on the configured interval while checks are on, logging each new version once."""
+        announced: str | None = None
+        await trio.sleep(first_delay)
+        while True:
+            enabled, _, _ = self.preferences()
+            if enabled:
+                try:
+                    result = await self.check()
+                except ApiError:
+                    pass  # check() has logged the failure; the next interval tries again
+                else:
+                    latest = result.get("latestVersion")
+                    if result.get("available") and latest != announced:
+                        announced = latest
+                        log.info("Pulse %s is available (running %s): %s", latest, __version__,
+                                 result.get("releaseUrl") or "see the release feed")
+            await trio.sleep(self.context.config.updates.check_interval_hours * 3600)
+
     @staticmethod
     def _check_message(available: bool, version: str, install: str) -> str:
         if not available:
@@ -329,6 +348,9 @@ def create_blueprint(context: Any) -> Blueprint:
     blueprint = Blueprint("pulse_updates", __name__)
     service = UpdateService(context)
     blueprint.update_service = service  # type: ignore[attr-defined]
+    start_background = getattr(context, "start_background", None)
+    if start_background is not None:
+        start_background(service.run_periodic)
 
     @blueprint.record_once
     def _register(state: Any) -> None:

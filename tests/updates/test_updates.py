@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -275,3 +276,18 @@ def test_pick_release_by_channel(channel: str, expected: str) -> None:
 
 def test_pick_release_ignores_drafts_and_bad_tags() -> None:
     assert pick_release([{"tag_name": "v9.0.0", "draft": True}, {"tag_name": "latest"}, "junk"], "rc") is None
+
+
+async def test_periodic_check_logs_new_version_once(daemon_factory, feed, nursery, caplog) -> None:
+    """With checks on, the scheduled check reads the feed on its interval and announces a version once."""
+    from pulse_core.testing.fixtures import wait_until
+
+    daemon = await daemon_factory(f"{feed.url}/releases")
+    caplog.set_level(logging.INFO, logger="pulse_core.updates")
+    # About one check per second, so the test sees several without waiting hours.
+    daemon.config.updates.check_interval_hours = 0.0003
+    before = len(feed.requests)
+    nursery.start_soon(service(daemon).run_periodic, 0.0)
+    await wait_until(lambda: len(feed.requests) - before >= 3)
+    announcements = [r for r in caplog.records if "is available" in r.getMessage()]
+    assert len(announcements) == 1
