@@ -70,6 +70,20 @@ from pulse_core.sources.https import (  # noqa: E402
     transport_error,
     verify_pin,
 )
+from pulse_core.sources.proxmox_auth import (  # noqa: E402
+    ProxmoxProduct,
+    ProxmoxTicketAuth,
+    ProxmoxTokenAuth,
+)
+from pulse_core.sources.proxmox_client import ProxmoxClient, ProxmoxResponseError  # noqa: E402
+from pulse_core.sources.connection_settings import (  # noqa: E402
+    ConnectionConfig,
+    ConnectionFields,
+    parse_connection,
+    read_counts,
+    read_seconds,
+)
+from pulse_core.sources.probe import probe_certificate  # noqa: E402
 from pulse_core.protocols import (  # noqa: E402
     Authenticator,
     DaemonContext,

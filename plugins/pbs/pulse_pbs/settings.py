@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from pulse_core import Address, NodeSettings, TLSPolicy, normalize_fingerprint, normalize_host
+from pulse_core import ConnectionConfig, NodeSettings, parse_connection, read_counts, read_seconds
 
-from pulse_pbs.client import DEFAULT_PORT
+from pulse_pbs.client import PBS_API
 
 
 @dataclass(slots=True)
@@ -40,82 +40,20 @@ _COUNTS = {"concurrency": (1, 32), "task_limit": (1, 5000), "group_snapshots": (
 
 
 @dataclass(slots=True)
-class PBSConfig:
+class PBSConfig(ConnectionConfig):
     """Everything a PBS source needs from its ``NodeSettings``, validated once."""
 
-    instance: str
-    name: str
-    address: Address
-    tls: TLSPolicy
-    user: str
-    token_name: str | None
-    token_value: str | None
-    password: str | None
-    limits: Limits
+    limits: Limits = field(default_factory=Limits)
 
 
 def parse_settings(settings: NodeSettings) -> tuple[PBSConfig | None, list[str]]:
     """Return the parsed config and one "field: reason" line per problem."""
     problems: list[str] = []
-    address: Address | None = None
-    try:
-        address = normalize_host(settings.host, DEFAULT_PORT, product="Proxmox Backup Server")
-    except ValueError as exc:
-        problems.append(f"host: {exc}")
-
-    user = (settings.user or "").strip()
-    token_name = (settings.token_name or "").strip() or None
-    token_value = (settings.token_value or "").strip() or None
-    password = settings.password or None
-    if token_name and "!" in token_name and not user:
-        user = token_name.split("!", 1)[0]
-    if not user:
-        problems.append("user: enter the user, e.g. monitor@pbs (for a token: the user that owns it)")
-    elif "@" not in user:
-        problems.append(f"user: {user!r} has no realm; write it as name@realm, e.g. {user}@pbs or {user}@pam")
-    if token_name or token_value:
-        if not token_name:
-            problems.append("token_name: enter the token name (the part after '!')")
-        if not token_value:
-            problems.append("token_value: enter the token secret shown when the token was created")
-    elif not password:
-        problems.append("password: enter a password, or an API token (token_name and token_value) instead")
-
-    tls = TLSPolicy("system" if settings.verify_ssl else "insecure")
-    if settings.fingerprint:
-        try:
-            tls = TLSPolicy("pinned", normalize_fingerprint(settings.fingerprint))
-        except ValueError as exc:
-            problems.append(f"fingerprint: {exc}")
-
+    connection = parse_connection(settings, PBS_API, problems)
     limits = Limits()
     options: dict[str, Any] = dict(settings.options or {})
-    for name in _SECONDS:
-        if name in options:
-            value = options[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                problems.append(f"options.{name}: must be a number of seconds greater than 0, got {value!r}")
-            else:
-                setattr(limits, name, float(value))
-    for name, (low, high) in _COUNTS.items():
-        if name in options:
-            value = options[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                problems.append(f"options.{name}: must be a whole number from {low} to {high}, got {value!r}")
-            else:
-                setattr(limits, name, value)
-
-    if problems or address is None:
+    read_seconds(options, _SECONDS, limits, problems)
+    read_counts(options, _COUNTS, limits, problems)
+    if problems or connection["address"] is None:
         return None, problems
-    config = PBSConfig(
-        instance=settings.id,
-        name=settings.name or settings.id,
-        address=address,
-        tls=tls,
-        user=user,
-        token_name=token_name,
-        token_value=token_value,
-        password=password,
-        limits=limits,
-    )
-    return config, []
+    return PBSConfig(**connection, limits=limits), []

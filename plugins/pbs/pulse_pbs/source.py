@@ -29,13 +29,12 @@ from pulse_core import (
     SourceConnectError,
     SourceError,
     SourceTLSError,
-    fetch_certificate,
-    fingerprint_of,
+    probe_certificate,
 )
 
 from pulse_pbs import normalize as nz
 from pulse_pbs.catalog import Group, SnapshotCatalog
-from pulse_pbs.client import PBSClient, PBSNotFoundError, PBSPermissionError, TicketAuth, TokenAuth
+from pulse_pbs.client import DEFAULT_PORT, PBSClient, PBSNotFoundError, PBSPermissionError, TicketAuth, TokenAuth
 from pulse_pbs.settings import PBSConfig
 
 log = logging.getLogger(__name__)
@@ -350,28 +349,13 @@ class PBSSource:
 
     async def test_connection(self) -> ConnectionReport:
         config = self.config
-        report = ConnectionReport(ok=False, message="")
-        report.details["address"] = str(config.address)
-        report.details["tls"] = config.tls.describe()
-
-        if self._transport is None:
-            try:
-                der = await fetch_certificate(config.address, self.limits.call_timeout)
-            except (OSError, trio.TooSlowError, trio.BrokenResourceError) as exc:
-                reason = "timed out" if isinstance(exc, trio.TooSlowError) else (getattr(exc, "strerror", None) or str(exc))
-                report.message = f"Cannot reach {config.address}: {reason}. Check the host, the port (8007) and firewalls."
-                return report
-            except SourceError as exc:
-                report.message = str(exc)
-                return report
-            report.reachable = True
-            report.fingerprint = fingerprint_of(der)
-            if config.tls.mode == "pinned" and report.fingerprint != config.tls.fingerprint:
-                report.message = (
-                    f"Certificate fingerprint mismatch at {config.address}: the server presents {report.fingerprint}, "
-                    f"but {config.tls.fingerprint} is configured."
-                )
-                return report
+        # Reachability and the certificate, before any credential is sent.
+        report = await probe_certificate(
+            config.address, config.tls, self.limits.call_timeout,
+            default_port=DEFAULT_PORT, handshake=self._transport is None,
+        )
+        if report.message:
+            return report
 
         try:
             report.version = nz.version_string(await self.client.get("/version"))

@@ -6,8 +6,6 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import trio
-
 from pulse_core import (
     ConnectionReport,
     SourceAuthError,
@@ -15,10 +13,11 @@ from pulse_core import (
     SourceError,
     SourcePermissionError,
     SourceTLSError,
+    probe_certificate,
 )
 
 from pulse_pve import normalize as nz
-from pulse_pve.client import fetch_certificate, fingerprint_of
+from pulse_pve.client import DEFAULT_PORT
 
 if TYPE_CHECKING:
     from pulse_pve.source import PVESource
@@ -52,29 +51,13 @@ def _grantee(source: PVESource) -> str:
 async def check_connection(source: PVESource) -> ConnectionReport:
     config = source.config
     client = source._primary
-    report = ConnectionReport(ok=False, message="")
-    report.details["address"] = str(config.address)
-    report.details["tls"] = config.tls.describe()
-
     # Reachability and the certificate, before any credential is sent.
-    if source._transport is None:
-        try:
-            der = await fetch_certificate(config.address, config.cadences.call_timeout)
-        except (OSError, trio.TooSlowError, trio.BrokenResourceError) as exc:
-            reason = "timed out" if isinstance(exc, trio.TooSlowError) else (getattr(exc, "strerror", None) or str(exc))
-            report.message = f"Cannot reach {config.address}: {reason}. Check the host, the port (8006) and firewalls."
-            return report
-        except SourceError as exc:
-            report.message = str(exc)
-            return report
-        report.reachable = True
-        report.fingerprint = fingerprint_of(der)
-        if config.tls.mode == "pinned" and report.fingerprint != config.tls.fingerprint:
-            report.message = (
-                f"Certificate fingerprint mismatch at {config.address}: the server presents {report.fingerprint}, "
-                f"but {config.tls.fingerprint} is configured."
-            )
-            return report
+    report = await probe_certificate(
+        config.address, config.tls, config.cadences.call_timeout,
+        default_port=DEFAULT_PORT, handshake=source._transport is None,
+    )
+    if report.message:
+        return report
 
     try:
         version = await client.get("/version")

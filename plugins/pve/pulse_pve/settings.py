@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulse_core import NodeSettings
+from pulse_core import ConnectionConfig, NodeSettings, parse_connection, read_counts, read_seconds
 
-from pulse_pve.client import DEFAULT_PORT, Address, TLSPolicy, normalize_fingerprint, normalize_host
+from pulse_pve.client import DEFAULT_PORT, PVE_API, Address, normalize_host
 
 
 @dataclass(slots=True)
@@ -36,18 +36,10 @@ _FLOAT_OPTIONS = ("interval", "guest_status", "guest_agent", "membership", "stor
 
 
 @dataclass(slots=True)
-class PVEConfig:
+class PVEConfig(ConnectionConfig):
     """Everything a source needs from its ``NodeSettings``, validated once."""
 
-    instance: str
-    name: str
-    address: Address
-    tls: TLSPolicy
-    user: str
-    token_name: str | None
-    token_value: str | None
-    password: str | None
-    cadences: Cadences
+    cadences: Cadences = field(default_factory=Cadences)
     # Explicit API addresses per member node, for clusters whose members are
     # reached through other addresses or ports than /cluster/status reports.
     member_addresses: dict[str, Address] = field(default_factory=dict)
@@ -57,49 +49,12 @@ class PVEConfig:
 def parse_settings(settings: NodeSettings) -> tuple[PVEConfig | None, list[str]]:
     """Return the parsed config and one "field: reason" line per problem."""
     problems: list[str] = []
-    address: Address | None = None
-    try:
-        address = normalize_host(settings.host)
-    except ValueError as exc:
-        problems.append(f"host: {exc}")
-    user = (settings.user or "").strip()
-    token_name = (settings.token_name or "").strip() or None
-    token_value = (settings.token_value or "").strip() or None
-    password = settings.password or None
-    if token_name and "!" in token_name and not user:
-        user = token_name.split("!", 1)[0]
-    if not user:
-        problems.append("user: enter the user, e.g. monitor@pve (for a token: the user that owns it)")
-    elif "@" not in user:
-        problems.append(f"user: {user!r} has no realm; write it as name@realm, e.g. {user}@pam or {user}@pve")
-    if token_name or token_value:
-        if not token_name:
-            problems.append("token_name: enter the token id (the part after '!')")
-        if not token_value:
-            problems.append("token_value: enter the token secret shown when the token was created")
-    elif not password:
-        problems.append("password: enter a password, or an API token (token_name and token_value) instead")
-    tls = TLSPolicy("system" if settings.verify_ssl else "insecure")
-    if settings.fingerprint:
-        try:
-            tls = TLSPolicy("pinned", normalize_fingerprint(settings.fingerprint))
-        except ValueError as exc:
-            problems.append(f"fingerprint: {exc}")
+    connection = parse_connection(settings, PVE_API, problems)
+    address = connection["address"]
     options: dict[str, Any] = dict(settings.options or {})
     cadences = Cadences()
-    for name in _FLOAT_OPTIONS:
-        if name in options:
-            value = options[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                problems.append(f"options.{name}: must be a number of seconds greater than 0, got {value!r}")
-            else:
-                setattr(cadences, name, float(value))
-    if "concurrency" in options:
-        value = options["concurrency"]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
-            problems.append(f"options.concurrency: must be a whole number from 1 to 64, got {value!r}")
-        else:
-            cadences.concurrency = value
+    read_seconds(options, _FLOAT_OPTIONS, cadences, problems)
+    read_counts(options, {"concurrency": (1, 64)}, cadences, problems)
     if "detail_share" in options:
         value = options["detail_share"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
@@ -118,17 +73,5 @@ def parse_settings(settings: NodeSettings) -> tuple[PVEConfig | None, list[str]]
                 problems.append(f"options.member_addresses.{node}: {exc}")
     if problems or address is None:
         return None, problems
-    config = PVEConfig(
-        instance=settings.id,
-        name=settings.name or settings.id,
-        address=address,
-        tls=tls,
-        user=user,
-        token_name=token_name,
-        token_value=token_value,
-        password=password,
-        cadences=cadences,
-        member_addresses=members,
-        member_port=address.port,
-    )
+    config = PVEConfig(**connection, cadences=cadences, member_addresses=members, member_port=address.port)
     return config, []
