@@ -760,3 +760,32 @@ def snapshots_from_list(instance: str, node: str, vmid: int, guest_type: str, it
             )
         )
     return snapshots
+
+
+@dataclass(frozen=True, slots=True)
+class PBSTarget:
+    """Where a PVE storage of type "pbs" writes: the PBS server, datastore and namespace."""
+
+    server: str
+    datastore: str
+    # None is the datastore's root namespace.
+    namespace: str | None
+
+
+def pbs_targets(items: Any) -> dict[str, PBSTarget]:
+    """Map storage name to its PBS target, from the cluster storage configuration (``GET /storage``).
+
+    Entries of other types, and PBS entries without a server or datastore, are skipped.
+    """
+    targets: dict[str, PBSTarget] = {}
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, Mapping) or item.get("type") != "pbs":
+            continue
+        name = str(item.get("storage") or "")
+        server = str(item.get("server") or "").strip()
+        datastore = str(item.get("datastore") or "").strip()
+        if not name or not server or not datastore:
+            continue
+        namespace = str(item.get("namespace") or "").strip().strip("/") or None
+        targets[name] = PBSTarget(server=server, datastore=datastore, namespace=namespace)
+    return targets

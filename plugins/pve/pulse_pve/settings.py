@@ -24,7 +24,7 @@ class Cadences:
     membership: float = 60.0
     # /nodes/{node}/storage.
     storage: float = 60.0
-    # Backups, vzdump tasks, snapshots, disks and SMART, Ceph, replication.
+    # Storage configuration (PBS targets), backups, vzdump tasks, snapshots, disks and SMART, Ceph, replication.
     slow: float = 300.0
     concurrency: int = 8
     call_timeout: float = 10.0

@@ -180,6 +180,8 @@ class PVESource:
         self._last_nodes: dict[str, Node] = {}
         self._snapshots: dict[int, tuple[float, list[GuestSnapshot]]] = {}
         self._storage_meta: dict[str, Storage] = {}
+        # PBS server, datastore and namespace per storage name, from GET /storage.
+        self._pbs_targets: dict[str, nz.PBSTarget] = {}
         self._task_logs: dict[str, list[str]] = {}
         self._slow_ran = False
         self._backups_by_storage: dict[str, list[StorageBackup]] = {}
@@ -563,6 +565,12 @@ class PVESource:
         for entry_id, meta in self._storage_meta.items():
             if entry_id not in merged and not meta.enabled:
                 merged[entry_id] = meta
+        for entry in merged.values():
+            target = self._pbs_targets.get(entry.name) if entry.type == "pbs" else None
+            if target is not None:
+                entry.pbs_server = target.server
+                entry.pbs_datastore = target.datastore
+                entry.pbs_namespace = target.namespace
         return sorted(merged.values(), key=lambda entry: (entry.node, entry.name))
 
     async def _node_statuses(self, nodes: dict[str, Node], warnings: list[str]) -> set[str]:
@@ -856,6 +864,7 @@ class PVESource:
             # and is not restarted on every poll.
             self._done("slow", self.cadences.slow)
             self._slow_ran = True
+            await self._storage_config()
             storages = self._merge_storage(list(resource_storage))
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._storage_backups, storages, online, warnings)
@@ -901,6 +910,21 @@ class PVESource:
                     self._storage_meta[entry.id] = entry
 
         await self._each(online, fetch)
+
+    async def _storage_config(self) -> None:
+        """Read which PBS server, datastore and namespace each PBS storage writes to (``GET /storage``)."""
+        try:
+            items = await self._get("/storage")
+        except SourcePermissionError as exc:
+            # Without Datastore.Audit on /storage the PBS fields stay as last read, so backups still match.
+            self.missing_privileges["Datastore.Audit"] = "the PBS server, datastore and namespace of PBS storages"
+            self._log_once("storage_config", logging.INFO, "%s: storage configuration unavailable: %s", self.instance, exc)
+            return
+        except SourceError as exc:
+            self._log_once("storage_config", logging.INFO, "%s: storage configuration unavailable: %s", self.instance, exc)
+            return
+        self.missing_privileges.pop("Datastore.Audit", None)
+        self._pbs_targets = nz.pbs_targets(items)
 
     async def _storage_backups(self, storages: list[Storage], online: list[str], warnings: list[str]) -> None:
         targets: dict[str, str] = {}

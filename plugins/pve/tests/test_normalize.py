@@ -299,3 +299,25 @@ def test_snapshot_list_skips_current():
     assert [s.name for s in snapshots] == ["before-upgrade"]
     assert snapshots[0].vmstate is True
     assert snapshots[0].snaptime == 1700000000
+
+
+def test_pbs_targets_from_storage_config():
+    # Shaped like GET /storage on PVE 8/9: every storage type, PBS entries with their target.
+    items = [
+        {"storage": "local", "type": "dir", "path": "/var/lib/vz", "content": "iso,backup,vztmpl", "digest": "a1"},
+        {"storage": "pbs-main", "type": "pbs", "server": "pbs.example", "datastore": "main", "content": "backup",
+         "username": "backup@pbs", "fingerprint": ":".join(["AB"] * 32), "digest": "a1"},
+        {"storage": "pbs-team", "type": "pbs", "server": "192.0.2.20", "port": 8007, "datastore": "team",
+         "namespace": "/lab/pve1/", "content": "backup", "digest": "a1"},
+        {"storage": "pbs-broken", "type": "pbs", "datastore": "main", "content": "backup", "digest": "a1"},
+        "not an object",
+    ]
+    targets = nz.pbs_targets(items)
+    assert sorted(targets) == ["pbs-main", "pbs-team"]
+    assert targets["pbs-main"] == nz.PBSTarget(server="pbs.example", datastore="main", namespace=None)
+    assert targets["pbs-team"] == nz.PBSTarget(server="192.0.2.20", datastore="team", namespace="lab/pve1")
+
+
+def test_pbs_targets_ignores_non_list():
+    assert nz.pbs_targets({"data": []}) == {}
+    assert nz.pbs_targets(None) == {}

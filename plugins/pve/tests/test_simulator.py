@@ -256,3 +256,20 @@ async def test_failover_before_first_discovery(clock):
         result = await source.poll()
         assert len(result.guests) == 30
         assert source._active.address != source.config.address
+
+
+async def test_pbs_storage_gets_its_target():
+    async with open_simulator(Scenario.demo()) as sim:
+        specs = {storage.spec.name: storage.spec for storage in sim.state.storages.values() if storage.spec.type == "pbs"}
+        assert specs, "the demo scenario has no PBS storage"
+        source = make(sim)
+        result = await source.poll()
+        pbs_storage = [entry for entry in result.storage if entry.type == "pbs"]
+        assert pbs_storage
+        for entry in pbs_storage:
+            assert entry.pbs_server == "127.0.0.1"
+            assert entry.pbs_datastore == (specs[entry.name].datastore or "backup")
+            assert entry.pbs_namespace is None
+        others = [entry for entry in result.storage if entry.type != "pbs"]
+        assert others
+        assert all(entry.pbs_datastore is None for entry in others)
