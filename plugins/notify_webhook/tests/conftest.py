@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from quart_trio import QuartTrio
 
 from pulse_core.config import SettingsStore
+from pulse_core.testing.context import recording_context
 from pulse_core.testing.webhook_receiver import WebhookReceiver, open_webhook_receiver
 from pulse_core.web.errors import install_error_handlers
 from pulse_notify_webhook.routes import create_blueprint
@@ -29,14 +29,7 @@ def settings(tmp_path: Path) -> SettingsStore:
 
 @pytest.fixture
 def context(settings: SettingsStore) -> Any:
-    audit: list[tuple[str, dict[str, Any]]] = []
-    reloads: list[int] = []
-
-    async def record_audit(action: str, **fields: Any) -> None:
-        audit.append((action, fields))
-
-    return SimpleNamespace(settings=settings, audit=record_audit, audit_log=audit,
-                           reload_channels=lambda: reloads.append(1), reloads=reloads)
+    return recording_context(settings)
 
 
 @pytest.fixture
