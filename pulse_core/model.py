@@ -5,7 +5,7 @@ Units are fixed here, once, so every consumer reads the same thing:
 * CPU is a fraction of the resource's CPUs, 0.0 to 1.0, as Proxmox reports it.
 * Sizes are bytes; rates are bytes per second; times are epoch seconds (UTC).
 * ``None`` means the source could not tell the value. It is never replaced by 0,
-  and ``unknown_reason`` on the enclosing object says why, for the UI.
+  and ``unknown_reason`` on the enclosing object gives the reason, for the UI.
 
 Identifiers are stable across poll order, guest migration between nodes and
 display-name changes: see the ``*_id`` helpers at the end of this module.
@@ -115,7 +115,7 @@ class Guest:
 
 @dataclass(slots=True)
 class Storage:
-    """A storage as one node sees it (shared storage appears once per node)."""
+    """A storage as reported by one node (shared storage appears once per node)."""
 
     id: str
     name: str
@@ -300,7 +300,7 @@ class Sample:
 
 @dataclass(slots=True)
 class ConnectionHealth:
-    """How the last poll of one configured connection went."""
+    """Outcome of the last poll of one configured connection."""
 
     instance: str
     healthy: bool
@@ -315,7 +315,7 @@ class ConnectionHealth:
 
 @dataclass(slots=True)
 class PollResult:
-    """What one poll of one source returned.
+    """Result of one poll of one source.
 
     A list left as ``None`` was not refreshed in this cycle (slow cadence); the
     core keeps the previous one. An empty list means "refreshed, and empty".
@@ -412,7 +412,7 @@ class Alert:
 
 @dataclass(slots=True)
 class Notification:
-    """What a notifier channel delivers: one or more alerts firing or resolved together."""
+    """Message a notifier channel delivers: one or more alerts firing or resolved together."""
 
     id: str
     event: Literal["alert", "resolved", "test", "flapping"]
@@ -427,7 +427,7 @@ class Notification:
 
 @dataclass(slots=True)
 class DeliveryResult:
-    """Outcome of one delivery attempt, with the remote server's own answer."""
+    """Outcome of one delivery attempt, with the remote server's own reply."""
 
     ok: bool
     status_code: int | None = None
