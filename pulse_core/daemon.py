@@ -197,8 +197,8 @@ class Daemon:
     def start_background(self, task: Callable[[], Any]) -> None:
         """Run ``task`` (an async function) in the daemon's nursery until shutdown.
 
-        Route and plugin modules use this for schedules of their own; before ``run()``
-        opened the nursery (an app built for tests) the task is not started.
+        Route and plugin modules use this for schedules of their own. Before ``run()``
+        has opened the nursery (an app built for tests), the task is not started.
         """
         if self._nursery is None:
             log.debug("Background task %r not started: the daemon is not running", task)
@@ -347,7 +347,7 @@ class Daemon:
                     hc.errorlog = logging.getLogger("hypercorn.error")
                     hc.graceful_timeout = self.config.server.shutdown_grace_seconds
                     hc.include_server_header = False
-                    # WebSocket ping frames keep idle /ws connections alive through proxies; browsers answer them.
+                    # WebSocket ping frames keep idle /ws connections alive through proxies; browsers reply with pongs.
                     hc.websocket_ping_interval = 30.0
                     self.bound_urls = await nursery.start(
                         lambda task_status: serve(self.app, hc, shutdown_trigger=self._shutdown.wait, task_status=task_status)

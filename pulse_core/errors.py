@@ -29,7 +29,7 @@ class PulseError(Exception):
 class ConfigError(PulseError):
     """Invalid configuration.
 
-    ``problems`` holds one ``"path: reason"`` line per problem so all of them
+    ``problems`` contains one ``"path: reason"`` line per problem so all of them
     can be reported at once.
     """
 

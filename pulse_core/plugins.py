@@ -63,7 +63,7 @@ class PluginHost:
         """Import every plugin in the ``pulse`` entry point group.
 
         A plugin that fails to import is logged and recorded, so the daemon can
-        still start; ``require()`` turns that into a fatal error only when the
+        still start. ``require()`` turns that into a fatal error only when the
         configuration needs what the plugin provides.
         """
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -204,7 +204,7 @@ class NotifierType(Protocol):
 
 @dataclass(slots=True)
 class Principal:
-    """Who made a request, as decided by an authenticator."""
+    """Identity behind a request, as decided by an authenticator."""
 
     name: str
     method: str  # session, token, proxy

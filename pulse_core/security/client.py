@@ -41,7 +41,7 @@ PRIVATE_NETWORKS: tuple[IPNetwork, ...] = tuple(
 
 @dataclass(frozen=True, slots=True)
 class ClientInfo:
-    """Where a request came from, as far as the server can tell."""
+    """Origin of a request, as far as the server can tell."""
 
     address: str
     peer: str

@@ -85,9 +85,9 @@ def install_error_handlers(app: object) -> None:
     @app.after_request  # type: ignore[attr-defined]
     async def _close_after_error_with_body(response: Response) -> Response:
         # An error can be sent before the client finished sending its body. Hypercorn 0.18 then
-        # sometimes left the next request on that keep-alive connection hanging (seen after a 405 to
-        # a request with a JSON body, even when the rest of the body was read first), so the
-        # connection is closed instead; the client reconnects for its next request.
+        # sometimes left the next request on that keep-alive connection hanging, even when the rest
+        # of the body was read first (seen after a 405 to a request with a JSON body). So the
+        # connection is closed instead, and the client reconnects for its next request.
         if response.status_code >= 400 and request.content_length:
             response.headers["Connection"] = "close"
         return response

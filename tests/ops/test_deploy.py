@@ -107,7 +107,7 @@ def _closed_port() -> int:
 
 @pytest.mark.slow
 def test_run_sends_ready_watchdog_and_stopping(tmp_path):
-    """`pulse run` under a NOTIFY_SOCKET reports READY, pings the watchdog and says STOPPING on SIGTERM."""
+    """`pulse run` under a NOTIFY_SOCKET reports READY, pings the watchdog and sends STOPPING on SIGTERM."""
     notify_path = tmp_path / "notify.sock"
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     receiver.bind(str(notify_path))

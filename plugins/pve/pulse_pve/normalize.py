@@ -764,7 +764,7 @@ def snapshots_from_list(instance: str, node: str, vmid: int, guest_type: str, it
 
 @dataclass(frozen=True, slots=True)
 class PBSTarget:
-    """Where a PVE storage of type "pbs" writes: the PBS server, datastore and namespace."""
+    """Backup target of a PVE storage of type "pbs": the PBS server, datastore and namespace."""
 
     server: str
     datastore: str
