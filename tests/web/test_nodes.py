@@ -119,3 +119,22 @@ async def test_unknown_node_ids_are_404(client: httpx.AsyncClient) -> None:
         response = await client.request(method, "/api/config/nodes/no-such-node", json={"name": "x"})
         assert response.status_code == 404, method
         assert "no-such-node" in response.json()["error"]
+
+
+async def test_wrong_method_on_connection_test_is_405(client: httpx.AsyncClient) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = await client.request(method, "/api/config/nodes/test-connection", json={"name": "x"})
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "POST"
+        assert "allowed methods: POST" in response.json()["error"]
+
+
+async def test_node_named_test_connection_is_still_reachable(
+    client: httpx.AsyncClient, sim: Any
+) -> None:
+    assert (await client.post("/api/config/nodes", json=pve_body(sim, "Test Connection"))).status_code == 201
+
+    response = await client.get("/api/config/nodes/test-connection")
+
+    assert response.status_code == 200
+    assert response.json()["name"] == "Test Connection"

@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 from pydantic import BaseModel, ConfigDict, Field
-from quart import Blueprint, Response, current_app
+from quart import Blueprint, Response, current_app, request
 
 from pulse_core.daemon import NODES_SECTION, node_settings_from_dict
 from pulse_core.errors import PulseError
@@ -66,10 +66,21 @@ def _stored_nodes(daemon: Any) -> list[dict[str, Any]]:
     return list(daemon.settings.get(NODES_SECTION, []))
 
 
+_TEST_CONNECTION = "test-connection"
+
+
 def _find(nodes: list[dict[str, Any]], node_id: str) -> int:
     for index, node in enumerate(nodes):
         if node.get("id") == node_id:
             return index
+    if node_id == _TEST_CONNECTION and request.method != "POST":
+        # The node routes' converter also matches the connection test's path, so without a node of
+        # that id a GET, PUT or DELETE there would read as "node not found" instead of a wrong method.
+        raise ApiError(
+            405,
+            f"method {request.method} is not allowed on {request.path}; allowed methods: POST",
+            {"Allow": "POST"},
+        )
     raise ApiError(404, f"node not found: {node_id!r}; GET /api/config/nodes lists the configured nodes")
 
 
