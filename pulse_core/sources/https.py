@@ -227,14 +227,35 @@ def is_tls_failure(exc: BaseException) -> bool:
     return False
 
 
+def tls_reason(exc: BaseException) -> str:
+    """Return the most specific reason a TLS failure gives, never an empty string.
+
+    httpx often wraps the ``ssl`` error in an exception with an empty message, so
+    the reason comes from the first ``ssl`` error in the cause chain: its
+    ``verify_message`` (for example "self-signed certificate") or its reason code.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            detail = (
+                getattr(current, "verify_message", None)
+                or getattr(current, "reason", None)
+                or getattr(current, "strerror", None)
+                or (str(current) if current.args else type(current).__name__)
+            )
+            return str(detail)
+        current = current.__cause__ or current.__context__
+    return str(exc) or type(exc).__name__
+
+
 def transport_error(exc: httpx.TransportError, *, label: str, method: str, path: str, limit: float, tls: TLSPolicy) -> SourceError:
     """Translate an httpx transport failure into SourceConnectError or SourceTLSError."""
     if isinstance(exc, httpx.TimeoutException):
         return SourceConnectError(f"{label}: {method} {path} timed out after {limit:g} s")
     if is_tls_failure(exc):
-        return SourceTLSError(
-            f"{label}: TLS certificate verification failed ({tls.describe()}): {exc or type(exc).__name__}"
-        )
+        return SourceTLSError(f"{label}: TLS certificate verification failed ({tls.describe()}): {tls_reason(exc)}")
     return SourceConnectError(f"{label}: cannot connect: {str(exc) or type(exc).__name__}")
 
 

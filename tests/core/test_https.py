@@ -68,3 +68,17 @@ def test_transport_errors_are_translated():
                               limit=5, tls=tls)
     assert type(refused) is SourceConnectError
     assert str(refused) == "pbs1: cannot connect: Connection refused"
+
+
+def test_tls_reason_is_never_empty():
+    tls = TLSPolicy("system", None)
+    cause = ssl.SSLCertVerificationError("certificate verify failed")
+    cause.verify_message = "self-signed certificate"
+    error = httpx.ConnectError("")
+    error.__cause__ = cause
+    translated = transport_error(error, label="pve1", method="GET", path="/version", limit=5, tls=tls)
+    assert str(translated).endswith("(verified against the system CAs): self-signed certificate")
+
+    bare = httpx.ConnectError("")
+    bare.__cause__ = ssl.SSLError()
+    assert str(transport_error(bare, label="pve1", method="GET", path="/", limit=5, tls=tls)).endswith(": SSLError")
