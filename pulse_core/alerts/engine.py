@@ -257,11 +257,14 @@ class AlertEngine:
         alert.resource_name = observation.resource_name
         if spec.kind != "condition":
             alert.value = round(value, 2)
-        # The level only rises within an episode; a new warning-to-critical step is no new firing.
+        # The level only rises within an episode: warning to critical keeps the alert (same id and
+        # start) and is notified as news, while falling back to warning changes nothing.
         if alert.level == "warning" and rule.level_for(value) == "critical":
             alert.level = "critical"
             alert.message = _message(observation, spec, rule, value)
             self._active_dirty = True
+            self.noise.raised(alert, now)
+            log.info("Alert raised to critical: %s", alert.message)
 
     # --- persistence and delivery --------------------------------------------------------------
 

@@ -13,7 +13,10 @@ Decides which firing and resolved alerts become notifications, and when:
 * quiet hours: warnings, and criticals of categories marked in ``hold_critical``,
   are held and queued when the quiet hours end;
 * escalation: an alert still firing and unacknowledged after ``after_minutes``
-  is notified once more.
+  is notified once more;
+* level rise: a notified warning that becomes critical within its episode is
+  notified again at once, past the cooldown, because the level is news. A warning
+  still held for quiet hours is released when its new level is not held.
 
 A "resolved" is only ever sent for an alert whose firing notification was sent
 (``metadata["notified"]``), so receivers never see a resolve without its firing.
@@ -126,6 +129,27 @@ class NoiseControl:
             self._unsent_resolved[key] = alert
             return
         self._queue(_Item("resolved", alert), now)
+
+    def raised(self, alert: Alert, now: float) -> None:
+        """Tell receivers that ``alert`` (already critical) rose from warning within its episode."""
+        key = alert_key_of(alert)
+        if alert.acknowledged or alert.resolved_time is not None:
+            return
+        flapping_until = self._flapping_until.get(key)
+        if flapping_until is not None and now < flapping_until:
+            return
+        held = [item for item in self._held if item.alert.id == alert.id]
+        if held:
+            # The warning never went out; the held firing now carries the critical level.
+            if not self._must_hold(alert, now):
+                self._held = [item for item in self._held if item.alert.id != alert.id]
+                self._queue(_Item("alert", alert), now)
+            return
+        if not alert.metadata.get("notified"):
+            return  # still in the grouping window (it goes out as critical) or suppressed
+        alert.metadata["raised"] = now
+        self._last_notified[key] = now
+        self._queue(_Item("alert", alert), now)
 
     def _drop_unsent_firing(self, alert: Alert) -> bool:
         """Remove a firing of ``alert`` still waiting in the window or in quiet hours."""

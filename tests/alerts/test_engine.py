@@ -212,6 +212,26 @@ async def test_critical_level_above_trigger_plus_ten(engine: AlertEngine, state:
     assert fired[0].alert.level == "critical"
 
 
+async def test_rise_to_critical_is_notified_once(engine: AlertEngine, state: State, clock: FakeClock,
+                                                dispatcher: RecordingDispatcher) -> None:
+    await poll(engine, state, clock, guests=[make_guest(cpu=85.0)])
+    fired = await poll(engine, state, clock, guests=[make_guest(cpu=85.0)])
+    clock.advance(60)
+    await engine.tick()
+    assert dispatcher.events() == [("alert", [fired[0].alert.id])]
+    first_title = dispatcher.sent[0].title
+
+    for _ in range(3):  # critical, then back to warning, then critical again: one rise per episode
+        await poll(engine, state, clock, guests=[make_guest(cpu=95.0)])
+        await poll(engine, state, clock, guests=[make_guest(cpu=85.0)])
+    clock.advance(60)
+    await engine.tick()
+
+    assert dispatcher.events() == [("alert", [fired[0].alert.id])] * 2
+    assert dispatcher.sent[1].alerts[0].level == "critical"
+    assert dispatcher.sent[1].title != first_title
+
+
 async def test_node_offline_after_three_failed_polls(engine: AlertEngine, state: State, clock: FakeClock) -> None:
     await poll(engine, state, clock, nodes=[make_node()])
     events: list[AlertEvent] = []

@@ -212,3 +212,53 @@ def test_escalation_once_unless_acknowledged() -> None:
     sent = noise.due(NOON + 30 * 60, [alert, acked])
     assert [(item.event, item.title) for item in sent] == [("alert", "Escalated: a cpu")]
     assert noise.due(NOON + 90 * 60, [alert, acked]) == []
+
+
+def test_warning_raised_to_critical_is_notified_again() -> None:
+    noise = control(grouping_window_seconds=0)
+    alert = make_alert("a", NOON)
+    noise.fired(alert, NOON)
+    assert events(noise.due(NOON, [alert])) == [("alert", ["a"])]
+
+    alert.level = "critical"
+    noise.raised(alert, NOON + 60)  # well inside the default cooldown
+
+    sent = noise.due(NOON + 60, [alert])
+    assert events(sent) == [("alert", ["a"])]
+    assert sent[0].alerts[0].level == "critical"
+    assert alert.metadata["raised"] == NOON + 60
+
+
+def test_raise_of_unsent_or_acknowledged_warning_sends_nothing_extra() -> None:
+    noise = control(grouping_window_seconds=30)
+    pending = make_alert("p", NOON)
+    noise.fired(pending, NOON)
+    pending.level = "critical"
+    noise.raised(pending, NOON + 5)
+    sent = noise.due(NOON + 30, [pending])
+    assert events(sent) == [("alert", ["p"])]  # one firing, already at the critical level
+    assert sent[0].alerts[0].level == "critical"
+
+    acknowledged = make_alert("k", NOON)
+    acknowledged.metadata["notified"] = True
+    acknowledged.acknowledged = True
+    acknowledged.level = "critical"
+    noise.raised(acknowledged, NOON + 40)
+    assert noise.due(NOON + 100, [acknowledged]) == []
+
+
+def test_held_warning_is_released_when_raised_to_critical() -> None:
+    quiet = {"enabled": True, "start": "22:00", "end": "06:00", "timezone": "UTC",
+             "hold_critical": {"performance": False}}
+    noise = control(grouping_window_seconds=0, quiet_hours=quiet)
+    night = datetime(2027, 1, 15, 23, 0, tzinfo=timezone.utc).timestamp()
+    alert = make_alert("w", night)
+    noise.fired(alert, night)
+    assert noise.due(night, [alert]) == []
+
+    alert.level = "critical"
+    noise.raised(alert, night + 120)
+
+    assert events(noise.due(night + 120, [alert])) == [("alert", ["w"])]
+    morning = datetime(2027, 1, 16, 6, 0, tzinfo=timezone.utc).timestamp()
+    assert noise.due(morning, [alert]) == []  # not sent a second time when the quiet hours end
