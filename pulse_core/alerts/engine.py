@@ -44,6 +44,8 @@ DAY = 86_400.0
 TICK_SECONDS = 1.0
 # Upper bound on handing the last grouped notifications to the dispatcher at shutdown.
 SHUTDOWN_FLUSH_SECONDS = 5.0
+# Storage key of the noise control's timings and queued notifications.
+NOISE_STATE_KEY = "alerts.noise"
 _RESOURCE_LABELS = {"guest": "Guest", "node": "Node", "storage": "Storage", "datastore": "Datastore", "pbs": "PBS"}
 
 
@@ -111,6 +113,10 @@ class AlertEngine:
             self._machines[key] = machine
         if alerts:
             log.info("Restored %d active alerts", len(alerts))
+        try:
+            self.noise.restore(await self.storage.get_value(NOISE_STATE_KEY), self.active)
+        except PulseError:
+            log.exception("Failed to load the alert notification timings; starting without them")
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Close grouping windows and release held notifications between polls.
@@ -271,6 +277,13 @@ class AlertEngine:
     async def _flush(self, now: float) -> None:
         for notification in self.noise.due(now, self.active.values()):
             await self._deliver(notification)
+        if self.noise.dirty:
+            self.noise.dirty = False
+            try:
+                await self.storage.set_value(NOISE_STATE_KEY, self.noise.snapshot())
+            except PulseError:
+                self.noise.dirty = True
+                log.exception("Failed to save the alert notification timings; retrying after the next poll")
         if self._active_dirty:
             try:
                 await self.storage.save_active_alerts(list(self.active.values()))

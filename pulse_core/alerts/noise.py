@@ -25,13 +25,14 @@ Acknowledged alerts are never notified again, apart from their "resolved".
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time as time_of_day
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pulse_core.alerts.settings import METRICS, NoiseSettings, QuietHours
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 HOUR = 3600.0
 # Seconds between sweeps of the per-key timing maps (cooldowns, hourly counts, flapping changes).
 PRUNE_INTERVAL = 60.0
+SNAPSHOT_VERSION = 1
 OutgoingEvent = Literal["alert", "resolved", "flapping", "escalated"]
 
 
@@ -74,9 +76,9 @@ def in_quiet_hours(quiet: QuietHours, now: float) -> bool:
 class NoiseControl:
     """Turns fired/resolved alerts into grouped notifications; all times are epoch seconds passed in.
 
-    NOTE: cooldowns, hourly counts, flapping counters and notifications held for
-    quiet hours live in memory only, so a restart forgets them. Whether a firing
-    was sent is kept in the alert's metadata and survives.
+    Cooldowns, hourly counts, flapping counters and queued or held notifications
+    are plain data: ``snapshot()`` returns them and ``restore()`` takes them back,
+    so the engine keeps them across restarts; ``dirty`` is set when they change.
     """
 
     def __init__(self) -> None:
@@ -91,11 +93,13 @@ class NoiseControl:
         # Notified alerts whose "resolved" fell into their key's flapping quiet time.
         self._unsent_resolved: dict[str, Alert] = {}
         self._last_prune: float | None = None
+        self.dirty = False
 
     # --- input ---------------------------------------------------------------------------------
 
     def fired(self, alert: Alert, now: float) -> None:
         key = alert_key_of(alert)
+        self.dirty = True
         if self._record_change(key, alert, now):
             return
         last = self._last_notified.get(key)
@@ -119,6 +123,7 @@ class NoiseControl:
 
     def resolved(self, alert: Alert, now: float) -> None:
         key = alert_key_of(alert)
+        self.dirty = True
         if self._drop_unsent_firing(alert):
             self._record_change(key, alert, now)
             return
@@ -133,6 +138,7 @@ class NoiseControl:
     def raised(self, alert: Alert, now: float) -> None:
         """Tell receivers that ``alert`` (already critical) rose from warning within its episode."""
         key = alert_key_of(alert)
+        self.dirty = True
         if alert.acknowledged or alert.resolved_time is not None:
             return
         flapping_until = self._flapping_until.get(key)
@@ -184,6 +190,7 @@ class NoiseControl:
     # --- output --------------------------------------------------------------------------------
 
     def _queue(self, item: _Item, now: float) -> None:
+        self.dirty = True
         if self._must_hold(item.alert, now):
             self._held.append(item)
             return
@@ -211,11 +218,13 @@ class NoiseControl:
         if now - self._window_opened < self.settings.grouping_window_seconds:
             return []
         items, self._buffer, self._window_opened = self._buffer, [], None
+        self.dirty = True
         return self._build(items, now)
 
     def flush_all(self, now: float) -> list[Notification]:
         """Return everything in the grouping window at once (shutdown); held items stay held."""
         items, self._buffer, self._window_opened = self._buffer, [], None
+        self.dirty = True
         return self._build(items, now)
 
     def _release_held(self, now: float) -> None:
@@ -229,6 +238,7 @@ class NoiseControl:
     def _end_flapping(self, now: float, active: list[Alert]) -> None:
         ended = [key for key, until in self._flapping_until.items() if now >= until]
         for key in ended:
+            self.dirty = True
             del self._flapping_until[key]
             resolved = self._unsent_resolved.pop(key, None)
             if resolved is not None:
@@ -249,6 +259,7 @@ class NoiseControl:
         if self._last_prune is not None and now - self._last_prune < PRUNE_INTERVAL:
             return
         self._last_prune = now
+        self.dirty = True
         cooldown = self.settings.cooldown_minutes * 60
         self._last_notified = {key: at for key, at in self._last_notified.items() if now - at < cooldown}
         for resource, sent in list(self._sent_per_resource.items()):
@@ -303,6 +314,53 @@ class NoiseControl:
             ))
         return notifications
 
+    # --- persistence ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the timing maps and pending notifications as JSON-ready data."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "buffer": [_item_to_dict(item) for item in self._buffer],
+            "windowOpened": self._window_opened,
+            "held": [_item_to_dict(item) for item in self._held],
+            "lastNotified": dict(self._last_notified),
+            "sentPerResource": {resource: list(times) for resource, times in self._sent_per_resource.items()},
+            "changes": {key: list(times) for key, times in self._changes.items()},
+            "flappingUntil": dict(self._flapping_until),
+            "unsentResolved": {key: dataclasses.asdict(alert) for key, alert in self._unsent_resolved.items()},
+        }
+
+    def restore(self, data: Any, active: Mapping[str, Alert]) -> None:
+        """Take back a ``snapshot()``; queued items of still-active alerts share those alert objects.
+
+        A snapshot of another version or shape is ignored with a warning. Without
+        it a notification may repeat or a held one is lost, but alerting starts.
+        """
+        if not isinstance(data, dict) or data.get("version") != SNAPSHOT_VERSION:
+            if data is not None:
+                log.warning("Ignoring stored alert notification timings of an unknown format")
+            return
+        try:
+            buffer = [_item_from_dict(item, active) for item in data.get("buffer", [])]
+            held = [_item_from_dict(item, active) for item in data.get("held", [])]
+            last_notified = {str(key): float(at) for key, at in data.get("lastNotified", {}).items()}
+            sent = {str(res): deque(float(at) for at in times) for res, times in data.get("sentPerResource", {}).items()}
+            changes = {str(key): deque(float(at) for at in times) for key, times in data.get("changes", {}).items()}
+            flapping = {str(key): float(until) for key, until in data.get("flappingUntil", {}).items()}
+            unsent = {str(key): _alert_from_dict(value) for key, value in data.get("unsentResolved", {}).items()}
+            window = data.get("windowOpened")
+            window_opened = float(window) if window is not None else None
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("Ignoring stored alert notification timings: %s", exc)
+            return
+        self._buffer, self._held = buffer, held
+        self._window_opened = window_opened if buffer else None
+        self._last_notified, self._sent_per_resource, self._changes = last_notified, sent, changes
+        self._flapping_until, self._unsent_resolved = flapping, unsent
+        self.dirty = False
+        if buffer or held:
+            log.info("Restored %d queued and %d held alert notifications", len(buffer), len(held))
+
     def statistics(self) -> dict[str, int]:
         return {
             "buffered": len(self._buffer),
@@ -311,6 +369,25 @@ class NoiseControl:
             "tracked_keys": len(self._last_notified) + len(self._changes),
             "tracked_resources": len(self._sent_per_resource),
         }
+
+
+def _alert_from_dict(data: Mapping[str, Any]) -> Alert:
+    known = {item.name for item in dataclasses.fields(Alert)}
+    return Alert(**{key: value for key, value in data.items() if key in known})
+
+
+def _item_to_dict(item: _Item) -> dict[str, Any]:
+    return {"event": item.event, "alert": dataclasses.asdict(item.alert)}
+
+
+def _item_from_dict(data: Mapping[str, Any], active: Mapping[str, Alert]) -> _Item:
+    event = data["event"]
+    if event not in ("alert", "resolved", "flapping", "escalated"):
+        raise ValueError(f"unknown notification event {event!r}")
+    stored = data["alert"]
+    # An alert still active is the same object the engine updates, so notified flags stay in step.
+    alert = active.get(stored["id"]) or _alert_from_dict(stored)
+    return _Item(event, alert)
 
 
 def _title(event: OutgoingEvent, alerts: list[Alert]) -> str:
