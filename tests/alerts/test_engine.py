@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -483,11 +485,20 @@ async def test_pbs_offline_on_timeouts_not_auth(engine: AlertEngine, state: Stat
     assert events[0].alert.resource_type == "pbs"
 
 
-async def _open_sqlite(path: Path) -> Any:
+@asynccontextmanager
+async def engine_on_sqlite(
+    path: Path, clock: FakeClock, dispatcher: RecordingDispatcher, settings: SettingsStore
+) -> AsyncIterator[AlertEngine]:
+    """Run one daemon lifetime of the engine: open the SQLite file, start, close."""
     sqlite_plugin = pytest.importorskip("pulse_storage_sqlite", reason="the SQLite storage plugin is not installed")
     storage = sqlite_plugin.SqliteStorageType().create(str(path), {})
     await storage.open()
-    return storage
+    try:
+        engine = make_engine(path, clock, storage, dispatcher, settings)
+        await engine.start()
+        yield engine
+    finally:
+        await storage.aclose()
 
 
 async def test_held_notification_survives_restart(tmp_path: Path, clock: FakeClock, state: State) -> None:
@@ -496,55 +507,37 @@ async def test_held_notification_survives_restart(tmp_path: Path, clock: FakeClo
     settings = SettingsStore(tmp_path)
     await settings.set("alerts", {"noise": {"grouping_window_seconds": 0, "quiet_hours": quiet}})
     dispatcher = RecordingDispatcher()
-    storage = await _open_sqlite(tmp_path)
-    try:
-        first = make_engine(tmp_path, clock, storage, dispatcher, settings)
+    async with engine_on_sqlite(tmp_path, clock, dispatcher, settings) as first:
         await poll(first, state, clock, guests=[make_guest(cpu=85.0)])
         fired = await poll(first, state, clock, guests=[make_guest(cpu=85.0)])
         await first.tick()
         assert dispatcher.sent == []  # a warning in quiet hours is held
-    finally:
-        await storage.aclose()
 
-    storage = await _open_sqlite(tmp_path)
-    try:
-        second = make_engine(tmp_path, clock, storage, dispatcher, settings)
-        await second.start()
+    async with engine_on_sqlite(tmp_path, clock, dispatcher, settings) as second:
         clock.advance(3600)  # 09:00: the quiet hours end
         await poll(second, state, clock, guests=[make_guest(cpu=85.0)])
         await second.tick()
         assert dispatcher.events() == [("alert", [fired[0].alert.id])]
         assert second.active[fired[0].alert.id].metadata["notified"] is True
-    finally:
-        await storage.aclose()
 
 
 async def test_cooldown_survives_restart(tmp_path: Path, clock: FakeClock, state: State) -> None:
     settings = SettingsStore(tmp_path)
     await settings.set("alerts", {"noise": {"grouping_window_seconds": 0, "cooldown_minutes": 30}})
     dispatcher = RecordingDispatcher()
-    storage = await _open_sqlite(tmp_path)
-    try:
-        first = make_engine(tmp_path, clock, storage, dispatcher, settings)
+    async with engine_on_sqlite(tmp_path, clock, dispatcher, settings) as first:
         for cpu in (99.0, 99.0, 5.0, 5.0):
             await poll(first, state, clock, guests=[make_guest(cpu=cpu)])
             await first.tick()
         assert [item.event for item in dispatcher.sent] == ["alert", "resolved"]
-    finally:
-        await storage.aclose()
 
-    storage = await _open_sqlite(tmp_path)
-    try:
-        second = make_engine(tmp_path, clock, storage, dispatcher, settings)
-        await second.start()
+    async with engine_on_sqlite(tmp_path, clock, dispatcher, settings) as second:
         await poll(second, state, clock, guests=[make_guest(cpu=99.0)])
         refired = await poll(second, state, clock, guests=[make_guest(cpu=99.0)])
         await second.tick()
         assert [event.event for event in refired] == ["alert"]
         assert [item.event for item in dispatcher.sent] == ["alert", "resolved"]  # within the cooldown
         assert refired[0].alert.metadata["suppressed"] == "cooldown"
-    finally:
-        await storage.aclose()
 
 
 async def test_unreadable_noise_state_is_ignored(engine: AlertEngine, storage: MemoryStorage,
