@@ -289,6 +289,96 @@ class PBSBackup:
 
 
 @dataclass(slots=True)
+class PhysicalDisk:
+    """A physical disk of a PVE node, from ``/nodes/{node}/disks/list``."""
+
+    id: str
+    node: str
+    instance: str
+    devpath: str
+    model: str | None = None
+    serial: str | None = None
+    vendor: str | None = None
+    wwn: str | None = None
+    # "hdd", "ssd", "nvme", "usb" or "unknown", as Proxmox reports it.
+    type: str = "unknown"
+    size: int | None = None
+    # SMART health in Proxmox's words: "PASSED" (ATA), "OK" (SCSI), "UNKNOWN", or
+    # smartctl's failure text such as "FAILED"; None when not reported.
+    health: str | None = None
+    # Percent of rated life left (100 = new) for SSDs and NVMe; None where
+    # Proxmox reports "N/A" (hard disks, or no wear attribute in SMART).
+    wearout: int | None = None
+    # What uses the disk, as Proxmox reports it: "LVM", "ZFS", "ceph osd", "mounted", ...
+    used_by: str | None = None
+    rpm: int | None = None
+    osd_ids: list[int] = field(default_factory=list)
+    # True when the values come from an earlier poll because this one could not read the node's disks.
+    stale: bool = False
+
+    @property
+    def failed(self) -> bool | None:
+        """Whether SMART reports the disk as failing; None when health is unknown."""
+        return disk_health_failed(self.health)
+
+
+@dataclass(slots=True)
+class CephCluster:
+    """Status of the Ceph cluster a PVE cluster runs (``/cluster/ceph/status``)."""
+
+    id: str
+    instance: str
+    fsid: str | None = None
+    # "HEALTH_OK", "HEALTH_WARN" or "HEALTH_ERR"; None when the status had no health.
+    health: str | None = None
+    # One entry per active health check: {"name", "severity", "message", "count", "muted"}.
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    monitors_total: int | None = None
+    monitors_in_quorum: int | None = None
+    # The active manager counts as up, and so does every standby.
+    managers_up: int | None = None
+    manager_active: str | None = None
+    osds_total: int | None = None
+    osds_up: int | None = None
+    osds_in: int | None = None
+    pools: int | None = None
+    # Raw capacity over all OSDs (bytes_total/bytes_used/bytes_avail of the PG map).
+    usage: Usage = field(default_factory=Usage)
+    # Logical bytes stored in the pools, before replication.
+    data_bytes: int | None = None
+    pgs_total: int | None = None
+    # Placement groups per state name, e.g. {"active+clean": 128, "active+degraded": 1}.
+    pg_states: dict[str, int] = field(default_factory=dict)
+    stale: bool = False
+
+
+@dataclass(slots=True)
+class ReplicationJob:
+    """A storage replication job (``/cluster/replication``) with its state from the source node."""
+
+    id: str
+    job_id: str
+    instance: str
+    guest: int
+    # "qemu" or "lxc" as the status reports it; None until the source node answered.
+    guest_type: str | None = None
+    source: str | None = None
+    target: str = ""
+    schedule: str = "*/15"
+    disabled: bool = False
+    comment: str | None = None
+    last_sync: int | None = None
+    last_try: int | None = None
+    next_sync: int | None = None
+    # Seconds the last run took.
+    duration: float | None = None
+    fail_count: int = 0
+    error: str | None = None
+    # True when no status could be read (source node offline, or the call failed).
+    stale: bool = False
+
+
+@dataclass(slots=True)
 class Sample:
     """One metric value of one resource at one time."""
 
@@ -330,6 +420,9 @@ class PollResult:
     storage_backups: list[StorageBackup] | None = None
     guest_snapshots: list[GuestSnapshot] | None = None
     pbs_backups: list[PBSBackup] | None = None
+    physical_disks: list[PhysicalDisk] | None = None
+    ceph_clusters: list[CephCluster] | None = None
+    replication_jobs: list[ReplicationJob] | None = None
     # Extra samples beyond those the core derives from the resources above.
     samples: list[Sample] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -381,6 +474,36 @@ def storage_id(instance: str, node: str, storage: str) -> str:
 
 def datastore_id(instance: str, store: str) -> str:
     return f"{instance}-{store}"
+
+
+def physical_disk_id(instance: str, node: str, devpath: str) -> str:
+    # "/dev/nvme0n1" -> "nvme0n1"; deeper paths such as "/dev/cciss/c0d0" keep their parts.
+    device = devpath.removeprefix("/dev/").strip("/").replace("/", "-")
+    return f"{instance}-{node}-disk-{device}"
+
+
+def ceph_cluster_id(instance: str) -> str:
+    # A PVE cluster runs at most one Ceph cluster, so the connection names it.
+    return f"{instance}-ceph"
+
+
+def replication_job_id(instance: str, job: str) -> str:
+    # Job ids ("<vmid>-<n>") are unique in a cluster and stay when the guest migrates.
+    return f"{instance}-replication-{job}"
+
+
+# Health values Proxmox reports for a disk that SMART does not flag.
+_DISK_HEALTH_GOOD = frozenset({"PASSED", "OK"})
+
+
+def disk_health_failed(health: str | None) -> bool | None:
+    """Return True when ``health`` reports a failing disk, False when it passed, None when unknown."""
+    if health is None:
+        return None
+    value = health.strip().upper()
+    if not value or value == "UNKNOWN":
+        return None
+    return value not in _DISK_HEALTH_GOOD
 
 
 AlertLevel = Literal["warning", "critical"]

@@ -20,6 +20,7 @@ import orjson
 from pulse_core.model import (
     Alert,
     BackupTask,
+    CephCluster,
     ConnectionHealth,
     Datastore,
     Guest,
@@ -27,7 +28,9 @@ from pulse_core.model import (
     Node,
     PBSBackup,
     PBSInstance,
+    PhysicalDisk,
     PollResult,
+    ReplicationJob,
     Sample,
     Storage,
     StorageBackup,
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _LIST_KINDS = (
     "nodes", "guests", "storage", "pbs", "backup_tasks", "storage_backups", "guest_snapshots", "pbs_backups",
+    "physical_disks", "ceph_clusters", "replication_jobs",
 )
 
 
@@ -51,6 +55,9 @@ class InstanceState:
     storage_backups: list[StorageBackup] = field(default_factory=list)
     guest_snapshots: list[GuestSnapshot] = field(default_factory=list)
     pbs_backups: list[PBSBackup] = field(default_factory=list)
+    physical_disks: list[PhysicalDisk] = field(default_factory=list)
+    ceph_clusters: list[CephCluster] = field(default_factory=list)
+    replication_jobs: list[ReplicationJob] = field(default_factory=list)
     health: ConnectionHealth | None = None
     last_update: float | None = None
 
@@ -246,6 +253,40 @@ def pbs_backup_to_api(backup: PBSBackup) -> dict[str, Any]:
     }
 
 
+def physical_disk_to_api(disk: PhysicalDisk) -> dict[str, Any]:
+    return {
+        "id": disk.id, "node": disk.node, "instance": disk.instance, "devPath": disk.devpath,
+        "model": disk.model, "serial": disk.serial, "vendor": disk.vendor, "wwn": disk.wwn, "type": disk.type,
+        "size": disk.size, "health": disk.health, "failed": disk.failed, "wearout": disk.wearout,
+        "usedBy": disk.used_by, "rpm": disk.rpm, "osdIds": disk.osd_ids, "stale": disk.stale,
+    }
+
+
+def ceph_cluster_to_api(ceph: CephCluster) -> dict[str, Any]:
+    usage = usage_to_api(ceph.usage)
+    return {
+        "id": ceph.id, "instance": ceph.instance, "fsid": ceph.fsid, "health": ceph.health,
+        "checks": ceph.checks,
+        "monitors": {"total": ceph.monitors_total, "inQuorum": ceph.monitors_in_quorum},
+        "managers": {"up": ceph.managers_up, "active": ceph.manager_active},
+        "osds": {"total": ceph.osds_total, "up": ceph.osds_up, "in": ceph.osds_in},
+        "pools": ceph.pools,
+        "total": usage["total"], "used": usage["used"], "free": usage["free"], "usage": usage["usage"],
+        "dataBytes": ceph.data_bytes,
+        "placementGroups": {"total": ceph.pgs_total, "states": ceph.pg_states},
+        "stale": ceph.stale,
+    }
+
+
+def replication_job_to_api(job: ReplicationJob) -> dict[str, Any]:
+    return {
+        "id": job.id, "jobId": job.job_id, "instance": job.instance, "guest": job.guest, "guestType": job.guest_type,
+        "source": job.source, "target": job.target, "schedule": job.schedule, "disabled": job.disabled,
+        "comment": job.comment, "lastSync": job.last_sync, "lastTry": job.last_try, "nextSync": job.next_sync,
+        "duration": job.duration, "failCount": job.fail_count, "error": job.error, "stale": job.stale,
+    }
+
+
 def health_to_api(health: ConnectionHealth) -> dict[str, Any]:
     return {
         "instance": health.instance, "healthy": health.healthy, "status": health.status,
@@ -366,6 +407,8 @@ class State:
             pbs.stale = True
             for store in pbs.datastores:
                 store.stale = True
+        for item in (*current.physical_disks, *current.ceph_clusters, *current.replication_jobs):
+            item.stale = True
 
     def _changed(self) -> None:
         self.version += 1
@@ -403,6 +446,9 @@ class State:
             "pbs": [pbs_to_api(pbs) for pbs in self.all("pbs")],
             "pveBackups": pve_backups,
             "pbsBackups": [pbs_backup_to_api(item) for item in self.all("pbs_backups")],
+            "physicalDisks": [physical_disk_to_api(disk) for disk in self.all("physical_disks")],
+            "cephClusters": [ceph_cluster_to_api(ceph) for ceph in self.all("ceph_clusters")],
+            "replicationJobs": [replication_job_to_api(job) for job in self.all("replication_jobs")],
             "activeAlerts": [alert_to_api(alert) for alert in self.active_alerts],
             "connectionHealth": health,
             "stats": {
