@@ -18,6 +18,7 @@ import trio
 
 from pulse_core.simulator.errors import SimulatorError
 from pulse_core.simulator.faults import Fault
+from pulse_core.simulator.health import CEPH_HEALTH_STATES, fail_replication
 from pulse_core.simulator.server import Request, Response
 from pulse_core.simulator.state import Guest, Node, Task
 from pulse_core.simulator.tls import generate_certificate
@@ -335,6 +336,36 @@ class Control:
         if item is None:
             raise SimulatorError(f"set_storage_active: no storage {storage!r} on node {node!r}")
         item.active = active
+
+    # -- disks, Ceph and replication ----------------------------------------------
+
+    def set_disk_health(self, node: str, devpath: str, health: str = "FAILED") -> None:
+        """Set the SMART health a node's disk reports, e.g. "FAILED", or "PASSED" again."""
+        self._node(node)
+        disks = self._sim.state.disks.get(node, [])
+        disk = next((item for item in disks if item.devpath == devpath), None)
+        if disk is None:
+            known = ", ".join(item.devpath for item in disks) or "none"
+            raise SimulatorError(f"set_disk_health: node {node!r} has no disk {devpath!r} (known: {known})")
+        disk.health = health
+
+    def set_ceph_health(self, health: str) -> None:
+        """Set the health the Ceph cluster reports: HEALTH_OK, HEALTH_WARN or HEALTH_ERR."""
+        if health not in CEPH_HEALTH_STATES:
+            raise SimulatorError(f"set_ceph_health: expected one of {', '.join(CEPH_HEALTH_STATES)}, got {health!r}")
+        if not self._sim.state.scenario.ceph:
+            raise SimulatorError("set_ceph_health: this scenario has no Ceph (set ceph: true)")
+        self._sim.state.ceph.health = health
+
+    def set_replication_failure(self, job: str, fail_count: int = 1, error: str | None = None) -> None:
+        """Make a replication job fail ``fail_count`` times in a row with ``error``; 0 makes it succeed again."""
+        found = next((item for item in self._sim.state.replication if item.id == job), None)
+        if found is None:
+            known = ", ".join(item.id for item in self._sim.state.replication) or "none"
+            raise SimulatorError(f"set_replication_failure: unknown job {job!r} (known: {known})")
+        if fail_count < 0:
+            raise SimulatorError(f"set_replication_failure: fail_count must be 0 or more, got {fail_count}")
+        fail_replication(found, int(self._sim.clock.now()), fail_count, error)
 
     def _node(self, name: str) -> Node:
         node = self._sim.state.nodes.get(name)

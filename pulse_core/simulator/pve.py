@@ -19,6 +19,7 @@ import orjson
 from pulse_core.simulator.api import ApiApp, ApiError, Context, Raw, param_error, task_state
 from pulse_core.simulator.auth import Authenticator
 from pulse_core.simulator.clock import SimClock
+from pulse_core.simulator.health import ceph_status, replication_state, smart_data
 from pulse_core.simulator.rrd import rrd_rows
 from pulse_core.simulator.state import GiB, Guest, Node, PVEState
 
@@ -66,6 +67,9 @@ class PVEApp(ApiApp):
         add("GET", node + "/time", self.node_time)
         add("GET", node + "/rrddata", self.node_rrddata)
         add("GET", node + "/disks/list", self.disks_list)
+        add("GET", node + "/disks/smart", self.disks_smart)
+        add("GET", node + "/ceph/status", self.node_ceph_status)
+        add("GET", node + "/replication/{job}/status", self.replication_job_status)
         add("GET", node + "/subscription", self.subscription)
         add("GET", node + "/apt/update", self.apt_updates)
         add("GET", node + "/netstat", self.netstat)
@@ -398,46 +402,39 @@ class PVEApp(ApiApp):
     def node_replication(self, context: Context, node: str) -> Any:
         self.reach_node(context, node)
         now = int(context.now)
+        jobs = {job.id: job for job in self.state.replication}
         items = []
         for item in self._replication_items(context, node):
-            item.update({
-                "last_sync": now - 300, "last_try": now - 300, "next_sync": now + 600,
-                "duration": 4.2, "fail_count": 0, "vmtype": "qemu",
-            })
+            item.update(self._replication_state(jobs[item["id"]], now))
             items.append(item)
         return items
+
+    def _replication_state(self, job: Any, now: int) -> dict[str, Any]:
+        guest = self.state.guests.get(job.guest)
+        return replication_state(job, now, guest.type if guest is not None else "qemu")
+
+    def replication_job_status(self, context: Context, node: str, job: str) -> Any:
+        self.reach_node(context, node)
+        found = next((item for item in self.state.replication if item.id == job and item.source == node), None)
+        if found is None:
+            raise ApiError(500, f"no such replication job '{job}'")
+        self.require(context, f"/vms/{found.guest}", "VM.Audit")
+        item = {
+            "id": found.id, "guest": found.guest, "jobnum": found.jobnum, "target": found.target,
+            "type": "local", "schedule": found.schedule, "source": found.source,
+        }
+        item.update(self._replication_state(found, int(context.now)))
+        return item
 
     def ceph_status(self, context: Context) -> Any:
         self.require(context, "/", "Sys.Audit", "Datastore.Audit")
         if not self.state.scenario.ceph:
             raise ApiError(500, "binary not installed: /usr/bin/ceph-mon")
-        names = list(self.state.nodes)
-        online = [name for name in names if self.state.nodes[name].online]
-        healthy = len(online) == len(names)
-        rbd = [storage for storage in self.state.storages.values() if storage.spec.type == "rbd"]
-        total = rbd[0].total if rbd else 12 * 1024**4
-        used = rbd[0].used if rbd else total // 3
-        return {
-            "fsid": "3a8c2bd5-1f7e-4c6b-9a0e-5d2f8e7b6c41",
-            "health": {
-                "status": "HEALTH_OK" if healthy else "HEALTH_WARN",
-                "checks": {} if healthy else {
-                    "OSD_HOST_DOWN": {"severity": "HEALTH_WARN", "summary": {"message": "1 host (3 osds) down", "count": 1}, "muted": False},
-                },
-                "mutes": [],
-            },
-            "election_epoch": 42,
-            "quorum": list(range(len(online))),
-            "quorum_names": online,
-            "quorum_age": 86400,
-            "monmap": {"epoch": 3, "num_mons": len(names)},
-            "osdmap": {"epoch": 812, "num_osds": 3 * len(names), "num_up_osds": 3 * len(online), "num_in_osds": 3 * len(names)},
-            "pgmap": {
-                "pgs_by_state": [{"state_name": "active+clean", "count": 129}],
-                "num_pgs": 129, "num_pools": 2, "num_objects": 123456,
-                "data_bytes": used // 3, "bytes_used": used, "bytes_avail": total - used, "bytes_total": total,
-            },
-        }
+        return ceph_status(self.state)
+
+    def node_ceph_status(self, context: Context, node: str) -> Any:
+        self.reach_node(context, node)
+        return self.ceph_status(context)
 
     def backup_jobs(self, context: Context) -> Any:
         self.require(context, "/", "Sys.Audit")
@@ -605,30 +602,26 @@ class PVEApp(ApiApp):
         self.reach_node(context, node)
         if not (context.principal.has("/", "Sys.Audit") or context.principal.has(f"/nodes/{node}", "Sys.Audit")):
             raise self.permission_error(f"/nodes/{node}", "Sys.Audit")
-        digest = int(hashlib.sha256(node.encode()).hexdigest()[:8], 16)
-        disks = []
-        for index in range(3):
-            ssd = index > 0
-            wear = (digest >> (index * 4)) % 40
-            disks.append({
-                "devpath": f"/dev/{'nvme%dn1' % index if ssd else 'sda'}",
-                "gpt": 1,
-                "mounted": _flag(index == 0),
-                "osdid": -1,
-                "osdid-list": None,
-                "size": (480 if index == 0 else 1920) * 1000**3,
-                "health": "PASSED" if (digest >> index) % 13 else "FAILED",
-                "model": "Samsung SSD 980 PRO 2TB" if ssd else "ST4000NM000A",
-                "serial": f"S{digest:08X}{index}",
-                "type": "nvme" if ssd else "hdd",
-                "used": "BIOS boot" if index == 0 else "ZFS",
-                "vendor": "Samsung" if ssd else "ATA",
-                "wwn": f"eui.{digest:016x}{index}",
-                "wearout": 100 - wear if ssd else "N/A",
-                "rpm": 0 if ssd else 7200,
-                "by_id_link": f"/dev/disk/by-id/{'nvme' if ssd else 'ata'}-{digest:08X}{index}",
-            })
-        return disks
+        skip_smart = context.params.get("skipsmart") in ("1", "true")
+        items = []
+        for disk in self.state.disks.get(node, []):
+            item = disk.list_item()
+            if skip_smart:
+                item.pop("health")
+                item["wearout"] = "N/A"
+            items.append(item)
+        return items
+
+    def disks_smart(self, context: Context, node: str) -> Any:
+        self.reach_node(context, node)
+        self.require(context, "/", "Sys.Audit")
+        devpath = context.params.get("disk")
+        if not devpath:
+            raise param_error("disk", "property is missing and it is not optional")
+        disk = next((item for item in self.state.disks.get(node, []) if item.devpath == devpath), None)
+        if disk is None:
+            raise ApiError(500, f"no such disk '{devpath}'")
+        return smart_data(disk, context.params.get("healthonly") in ("1", "true"))
 
     def subscription(self, context: Context, node: str) -> Any:
         target = self.reach_node(context, node)

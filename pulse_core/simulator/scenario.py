@@ -101,7 +101,13 @@ class Scenario:
     backup_days: int = 7
     backup_failure_share: float = 0.05
     replication_jobs: int = 2
+    # How many of the replication jobs fail (fail count 3 and an error).
+    failed_replication_jobs: int = 0
     ceph: bool = False
+    # Health the simulated Ceph cluster reports: HEALTH_OK, HEALTH_WARN or HEALTH_ERR.
+    ceph_health: str = "HEALTH_OK"
+    # How many nodes (the first ones) have a hard disk whose SMART health is FAILED.
+    failing_disks: int = 0
     pve_version: str = "9.1.2"
     # Simulated epoch at start, or None for the wall clock at build time (rounded).
     start_time: float | None = None
@@ -203,6 +209,15 @@ class Scenario:
             problems.append(f"max_snapshots: must be 0 or more, got {self.max_snapshots}")
         if self.backup_days < 0:
             problems.append(f"backup_days: must be 0 or more, got {self.backup_days}")
+        if self.failing_disks < 0:
+            problems.append(f"failing_disks: must be 0 or more, got {self.failing_disks}")
+        if not 0 <= self.failed_replication_jobs <= max(self.replication_jobs, 0):
+            problems.append(
+                f"failed_replication_jobs: must be between 0 and replication_jobs ({self.replication_jobs}), "
+                f"got {self.failed_replication_jobs}"
+            )
+        if self.ceph_health not in ("HEALTH_OK", "HEALTH_WARN", "HEALTH_ERR"):
+            problems.append(f"ceph_health: must be HEALTH_OK, HEALTH_WARN or HEALTH_ERR, got {self.ceph_health!r}")
         if self.auth_failure_delay < 0:
             problems.append(f"auth_failure_delay: must be 0 or more seconds, got {self.auth_failure_delay}")
         major = self.pve_version.split(".", 1)[0]

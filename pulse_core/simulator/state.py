@@ -207,6 +207,12 @@ class ReplicationJob(Tracked):
     target: str
     schedule: str = "*/15"
     source: str | None = None
+    # Seconds the last run took.
+    duration: float = 3.2
+    fail_count: int = 0
+    error: str | None = None
+    # Last successful sync while failing; None derives it from the schedule.
+    last_sync: int | None = None
 
 
 @dataclass
@@ -222,6 +228,9 @@ class PVEState:
     tasks: dict[str, list[Task]] = field(default_factory=dict)
     backups: list[BackupFile] = field(default_factory=list)
     replication: list[ReplicationJob] = field(default_factory=list)
+    # Physical disks per node (``health.SimDisk``) and the Ceph health (``health.CephState``).
+    disks: dict[str, list[Any]] = field(default_factory=dict)
+    ceph: Any = None
     generation: int = 0
     last_step: float = 0.0
     rng: random.Random = field(default_factory=random.Random)
@@ -389,6 +398,7 @@ def build_state(scenario: Scenario, clock: SimClock) -> PVEState:
     _build_backups(state, scenario, rng, names, now)
     _build_replication(state, scenario, rng, names)
     _build_other_tasks(state, rng, names, now)
+    _build_health(state, scenario, rng, int(now))
     # One step gives nodes their aggregate load before the first request.
     state._step(STEP_SECONDS)
     state.last_step = now
@@ -530,6 +540,19 @@ def _build_replication(state: PVEState, scenario: Scenario, rng: random.Random, 
         job = ReplicationJob(id=f"{guest.vmid}-0", guest=guest.vmid, jobnum=0, target=target, source=guest.node)
         state.adopt(job)
         state.replication.append(job)
+
+
+def _build_health(state: PVEState, scenario: Scenario, rng: random.Random, now: int) -> None:
+    # Imported here because the health module builds on this module's Tracked base.
+    from pulse_core.simulator.health import CephState, build_disks, fail_replication
+
+    build_disks(state, random.Random(rng.getrandbits(64)), scenario.failing_disks, scenario.ceph)
+    state.ceph = CephState(health=scenario.ceph_health)
+    state.adopt(state.ceph)
+    for job in state.replication:
+        job.duration = round(rng.uniform(1.5, 12.0), 2)
+    for job in state.replication[: scenario.failed_replication_jobs]:
+        fail_replication(job, now, 3, None)
 
 
 def _build_other_tasks(state: PVEState, rng: random.Random, names: list[str], now: float) -> None:

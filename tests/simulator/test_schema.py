@@ -50,6 +50,11 @@ PVE_ENDPOINTS = [
     ("/nodes/{node}/time", "/nodes/{node}/time", {}),
     ("/nodes/{node}/rrddata", "/nodes/{node}/rrddata", {"timeframe": "hour"}),
     ("/nodes/{node}/disks/list", "/nodes/{node}/disks/list", {}),
+    ("/nodes/{node}/disks/smart", "/nodes/{node}/disks/smart", {"disk": "/dev/sdb"}),
+    ("/nodes/{node}/disks/smart", "/nodes/{node}/disks/smart", {"disk": "/dev/nvme0n1"}),
+    ("/nodes/{node}/disks/smart", "/nodes/{node}/disks/smart", {"disk": "/dev/sda", "healthonly": "1"}),
+    ("/nodes/{node}/ceph/status", "/nodes/{node}/ceph/status", {}),
+    ("/nodes/{node}/replication/{id}/status", "/nodes/{node}/replication/{job}/status", {}),
     ("/nodes/{node}/replication", "/nodes/{node}/replication", {}),
     ("/nodes/{node}/qemu", "/nodes/{node}/qemu", {}),
     ("/nodes/{node}/lxc", "/nodes/{node}/lxc", {}),
@@ -150,11 +155,20 @@ def fill(sim: Simulator, template: str, upid: str) -> str:
     qemu.balloon = True
     qemu_stopped = next(g for g in guests if g.node == node and g.type == "qemu" and not g.running)
     lxc = next(g for g in guests if g.node == node and g.type == "lxc" and g.running)
-    return template.format(node=node, qemu=qemu.vmid, qemu_stopped=qemu_stopped.vmid, lxc=lxc.vmid, upid=upid)
+    job = next(item for item in sim.state.replication if item.source == node)
+    return template.format(
+        node=node, qemu=qemu.vmid, qemu_stopped=qemu_stopped.vmid, lxc=lxc.vmid, upid=upid, job=job.id
+    )
 
 
 def schema_scenario(**overrides: object):  # noqa: ANN201 - returns a Scenario
-    return small_scenario(guests=40, stopped_share=0.3, ceph=True, **overrides)
+    # One failing disk, a degraded Ceph and a failed replication job, so the error shapes are checked too.
+    values: dict[str, object] = dict(
+        guests=40, stopped_share=0.3, ceph=True, failing_disks=1, ceph_health="HEALTH_WARN",
+        replication_jobs=3, failed_replication_jobs=1,
+    )
+    values.update(overrides)
+    return small_scenario(**values)
 
 
 @pytest.mark.parametrize(("schema_path", "template", "query"), PVE_ENDPOINTS, ids=[f"{t}{q or ''}" for _, t, q in PVE_ENDPOINTS])
