@@ -52,6 +52,7 @@ from pulse_pve.client import (
     TLSPolicy,
     TokenAuth,
 )
+from pulse_pve.health import HealthCollector
 from pulse_pve.resources import ResourceRecord, decode_resources, guest_from_record, record_as_dict
 from pulse_pve.settings import PVEConfig
 
@@ -191,6 +192,7 @@ class PVESource:
         self._logged: dict[str, float] = {}
         self._had_data = False
         self.missing_privileges: dict[str, str] = {}
+        self._health = HealthCollector(self.instance, self._fetch_active, self._log_once, self.missing_privileges)
         self.polls = 0
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -223,6 +225,11 @@ class PVESource:
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET through the active endpoint, failing over to another member when it is down."""
         return await self._with_failover(lambda client: client.get(path, params))
+
+    async def _fetch_active(self, path: str) -> Any:
+        """GET through the active endpoint within the concurrency limit, without failover."""
+        async with self._limiter:
+            return await self._active.get(path)
 
     async def _get_response(self, path: str) -> httpx.Response:
         """GET like ``_get``, returning the response undecoded."""
@@ -446,7 +453,12 @@ class PVESource:
             result.storage_backups = self._collected_backups()
             result.backup_tasks = self._collected_tasks()
             result.guest_snapshots = self._collected_snapshots(guests)
+            guest_nodes = {guest.vmid: guest.node for guest in guests}
+            result.physical_disks, result.ceph_clusters, result.replication_jobs = self._health.collected(
+                offline, guest_nodes
+            )
         warnings.extend(self._member_warnings())
+        warnings.extend(self._health.warnings())
         self._finish_nodes(nodes, now)
 
         self._last_nodes = {node.name: node for node in nodes.values() if node.status == "online"}
@@ -870,10 +882,10 @@ class PVESource:
                 nursery.start_soon(self._storage_backups, storages, online, warnings)
                 nursery.start_soon(self._backup_tasks, online, warnings)
                 nursery.start_soon(self._guest_snapshots, guests, offline)
-                nursery.start_soon(self._health_checks, online, storages, warnings)
+                nursery.start_soon(self._health.refresh, online, storages)
 
     def _forget_removed_nodes(self, nodes: Mapping[str, Node]) -> None:
-        """Drop the cached storage flags, backups and tasks of nodes that left the cluster.
+        """Drop the cached storage flags, backups, tasks and disks of nodes that left the cluster.
 
         Offline members stay in ``nodes``, so their last lists are kept. A shared
         storage's backups are keyed by storage name alone and are not touched.
@@ -886,6 +898,7 @@ class PVESource:
             if "/" not in key or key.partition("/")[0] in nodes
         }
         self._storage_meta = {key: meta for key, meta in self._storage_meta.items() if meta.node in nodes}
+        self._health.forget_nodes(nodes)
 
     async def _each(self, items: Iterable[Any], work: Callable[[Any], Awaitable[None]]) -> None:
         async with trio.open_nursery() as nursery:
@@ -1025,52 +1038,6 @@ class PVESource:
         present = {guest.vmid for guest in guests}
         self._snapshots = {vmid: item for vmid, item in self._snapshots.items() if vmid in present}
         return [snapshot for _, items in self._snapshots.values() for snapshot in items]
-
-    async def _health_checks(self, online: list[str], storages: list[Storage], warnings: list[str]) -> None:
-        """Disks and SMART, Ceph and replication: problems become connection warnings."""
-        # NOTE: the model has no fields for disks, Ceph or replication yet, so
-        # only their problems reach the UI, as warnings of this connection.
-        async def disks(node: str) -> None:
-            try:
-                async with self._limiter:
-                    items = await self._active.get(f"/nodes/{node}/disks/list")
-            except SourcePermissionError:
-                self.missing_privileges.setdefault("Sys.Audit", "disk and SMART health")
-                return
-            except SourceError:
-                return
-            for item in items if isinstance(items, list) else ():
-                health = str(item.get("health") or "").upper() if isinstance(item, dict) else ""
-                if health and health not in ("PASSED", "OK", "UNKNOWN"):
-                    warnings.append(f"node {node}: disk {item.get('devpath')} SMART health {health}")
-
-        async def replication(node: str) -> None:
-            try:
-                async with self._limiter:
-                    items = await self._active.get(f"/nodes/{node}/replication")
-            except SourceError:
-                return
-            for item in items if isinstance(items, list) else ():
-                if isinstance(item, dict) and (item.get("error") or nz.as_int(item.get("fail_count"))):
-                    warnings.append(f"replication job {item.get('id')} on {node} failed: {item.get('error') or 'see task log'}")
-
-        async def ceph() -> None:
-            try:
-                async with self._limiter:
-                    status = await self._active.get("/cluster/ceph/status")
-            except SourceError:
-                return
-            health = status.get("health") if isinstance(status, dict) else None
-            state = health.get("status") if isinstance(health, dict) else None
-            if state and state != "HEALTH_OK":
-                warnings.append(f"Ceph reports {state}")
-
-        async with trio.open_nursery() as nursery:
-            for node in online:
-                nursery.start_soon(disks, node)
-                nursery.start_soon(replication, node)
-            if any(entry.type in ("rbd", "cephfs") for entry in storages):
-                nursery.start_soon(ceph)
 
     # -- test connection --------------------------------------------------------------------------------------
 
