@@ -46,7 +46,10 @@ TICK_SECONDS = 1.0
 SHUTDOWN_FLUSH_SECONDS = 5.0
 # Storage key of the noise control's timings and queued notifications.
 NOISE_STATE_KEY = "alerts.noise"
-_RESOURCE_LABELS = {"guest": "Guest", "node": "Node", "storage": "Storage", "datastore": "Datastore", "pbs": "PBS"}
+_RESOURCE_LABELS = {
+    "guest": "Guest", "node": "Node", "storage": "Storage", "datastore": "Datastore", "pbs": "PBS",
+    "physical_disk": "Disk", "ceph": "Ceph cluster", "replication": "Replication job",
+}
 
 
 @dataclass(slots=True)
@@ -364,7 +367,13 @@ def _message(observation: Observation, spec: MetricSpec, rule: Rule, value: floa
     subject = f"{_RESOURCE_LABELS.get(observation.resource_type, observation.resource_type)} {observation.resource_name}"
     if spec.kind == "condition":
         job = observation.detail.get("job")
-        suffix = f" (job {job}: {observation.detail.get('lastResult')})" if job else ""
+        reason = observation.detail.get("reason")
+        if job:
+            suffix = f" (job {job}: {observation.detail.get('lastResult')})"
+        elif reason:
+            suffix = f" ({reason})"
+        else:
+            suffix = ""
         return f"{subject}: {spec.label}{suffix}"
     if spec.kind == "age":
         return f"{subject}: {spec.label} {value:.1f} days (limit {rule.trigger:g} days)"

@@ -85,6 +85,9 @@ class StateReader:
             yield from self._guests(instance, current, marker, pbs_backup_times)
             yield from self._storage(instance, current, marker)
             yield from self._pbs(instance, current, marker, unreachable)
+            yield from _physical_disks(instance, current, marker)
+            yield from _ceph(instance, current, marker)
+            yield from _replication(instance, current, marker)
 
     # --- nodes ---------------------------------------------------------------------------------
 
@@ -270,3 +273,45 @@ class StateReader:
                                   resource_type="datastore", node=None, instance=instance, poll_marker=marker,
                                   detail={"job": job.id, "lastResult": result, "lastRun": job.last_run})
 
+
+
+# --- disks, Ceph and replication ---------------------------------------------------------------
+
+
+def _physical_disks(instance: str, current: Any, marker: Any) -> Iterator[Observation]:
+    for disk in getattr(current, "physical_disks", ()):
+        failed = None if disk.stale else disk.failed
+        yield Observation(
+            key=alert_key(disk.id, "failed"), metric="failed", value=_condition(failed), resource_id=disk.id,
+            resource_name=f"{disk.devpath} on {disk.node}", resource_type="physical_disk", node=disk.node,
+            instance=instance, poll_marker=marker,
+            detail={"devPath": disk.devpath, "model": disk.model, "serial": disk.serial, "health": disk.health,
+                    "reason": ", ".join(part for part in (disk.model, disk.serial and f"serial {disk.serial}") if part)},
+        )
+
+
+def _ceph(instance: str, current: Any, marker: Any) -> Iterator[Observation]:
+    for ceph in getattr(current, "ceph_clusters", ()):
+        health = None if ceph.stale else ceph.health
+        warn = None if health is None else health == "HEALTH_WARN"
+        error = None if health is None else health == "HEALTH_ERR"
+        messages = [check["message"] for check in ceph.checks if not check.get("muted")]
+        detail = {"health": health, "checks": [check["name"] for check in ceph.checks],
+                  "reason": "; ".join(messages[:3]) or health}
+        base = dict(resource_id=ceph.id, resource_name=instance, resource_type="ceph", node=None,
+                    instance=instance, poll_marker=marker, detail=detail)
+        yield Observation(key=alert_key(ceph.id, "health_warn"), metric="health_warn", value=_condition(warn), **base)
+        yield Observation(key=alert_key(ceph.id, "health_err"), metric="health_err", value=_condition(error), **base)
+
+
+def _replication(instance: str, current: Any, marker: Any) -> Iterator[Observation]:
+    for job in getattr(current, "replication_jobs", ()):
+        failed = None if job.stale or job.disabled else job.fail_count > 0
+        reason = f"{job.fail_count} failed runs: {job.error or 'see the replication log'}"
+        yield Observation(
+            key=alert_key(job.id, "failed"), metric="failed", value=_condition(failed), resource_id=job.id,
+            resource_name=f"{job.job_id} (guest {job.guest} to {job.target})", resource_type="replication",
+            node=job.source, instance=instance, poll_marker=marker,
+            detail={"replicationJob": job.job_id, "guest": job.guest, "failCount": job.fail_count,
+                    "lastSync": job.last_sync, "reason": reason},
+        )

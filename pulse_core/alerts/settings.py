@@ -7,7 +7,8 @@ accepted on input).
 Three kinds of metric exist:
 
 * threshold metrics compare a percentage with ``trigger``/``clear``/``critical``;
-* condition metrics (offline, unavailable, powered off, failed task or job) are
+* condition metrics (offline, unavailable, powered off, failed task or job,
+  failed disk, Ceph health, failing replication) are
   either bad or good, and some need several consecutive bad polls;
 * age metrics compare an age in days with ``warning_days``/``critical_days``.
 
@@ -133,6 +134,22 @@ class PBSThresholds(_Model):
     offline: ConditionSettings = _condition(polls=3)
 
 
+class PhysicalDiskThresholds(_Model):
+    # SMART health FAILED (or another failure text) on a node's disk.
+    failed: ConditionSettings = _condition()
+
+
+class CephThresholds(_Model):
+    # HEALTH_WARN and HEALTH_ERR fire separately, so each can have its own level and be turned off.
+    health_warn: ConditionSettings = _condition(level="warning")
+    health_err: ConditionSettings = _condition()
+
+
+class ReplicationThresholds(_Model):
+    # A replication job whose fail count is above 0; PVE keeps retrying it.
+    failed: ConditionSettings = _condition(level="warning")
+
+
 class FlappingSettings(_Model):
     enabled: bool = True
     # This many state changes (fired or resolved) inside the window mean "flapping".
@@ -232,6 +249,9 @@ class ThresholdDocument(_Model):
     storage: StorageThresholds = Field(default_factory=StorageThresholds)
     datastore: DatastoreThresholds = Field(default_factory=DatastoreThresholds)
     pbs: PBSThresholds = Field(default_factory=PBSThresholds)
+    physical_disk: PhysicalDiskThresholds = Field(default_factory=PhysicalDiskThresholds)
+    ceph: CephThresholds = Field(default_factory=CephThresholds)
+    replication: ReplicationThresholds = Field(default_factory=ReplicationThresholds)
     noise: NoiseSettings = Field(default_factory=NoiseSettings)
     history_days: float = Field(default=30.0, gt=0, le=3650)
 
@@ -283,6 +303,10 @@ METRICS: dict[tuple[str, str], MetricSpec] = {
         MetricSpec("datastore", "prune_failed", "condition", "backup", "prune job failed"),
         MetricSpec("datastore", "gc_failed", "condition", "backup", "garbage collection failed"),
         MetricSpec("pbs", "offline", "condition", "offline", "offline"),
+        MetricSpec("physical_disk", "failed", "condition", "storage", "SMART health failed"),
+        MetricSpec("ceph", "health_warn", "condition", "storage", "health warning (HEALTH_WARN)"),
+        MetricSpec("ceph", "health_err", "condition", "storage", "health error (HEALTH_ERR)"),
+        MetricSpec("replication", "failed", "condition", "backup", "replication failing"),
     )
 }
 METRIC_NAMES = frozenset(name for _, name in METRICS)

@@ -8,6 +8,9 @@ import httpx
 import pytest
 
 from pulse_core import NodeSettings
+from pulse_core.alerts import AlertEngine
+from pulse_core.config import SettingsStore
+from pulse_core.state import State
 
 from pulse_pve.health import ceph_from_status, disks_from_list, replication_jobs
 from pulse_pve.settings import parse_settings
@@ -291,3 +294,34 @@ async def test_simulator_rejects_unknown_disk():
         async with httpx.AsyncClient(base_url=sim.pve_url + "/api2/json", verify=False, headers=sim.pve_headers()) as client:
             response = await client.get("/nodes/pve1/disks/smart")
         assert response.status_code == 400
+
+
+async def test_simulator_failing_disk_raises_alert(tmp_path):
+    sqlite_plugin = pytest.importorskip("pulse_storage_sqlite", reason="the SQLite storage plugin is not installed")
+    storage = sqlite_plugin.SqliteStorageType().create(str(tmp_path), {})
+    await storage.open()
+    settings = SettingsStore(tmp_path)
+    await settings.set("alerts", {"default_delay_seconds": 0})
+    try:
+        async with simulator.open_simulator(_scenario()) as sim:
+            state = State(clock=sim.clock.now)
+            engine = AlertEngine(settings, storage, clock=sim.clock.now)
+            source = _source(sim)
+            try:
+                state.apply(await source.poll())
+                assert await engine.evaluate(state) == []
+                sim.control.set_disk_health("pve3", "/dev/sdb", "FAILED")
+                source._done("slow", 0)
+                state.apply(await source.poll())
+                events = await engine.evaluate(state)
+            finally:
+                await source.aclose()
+        assert [(event.event, event.alert.type) for event in events] == [("alert", "failed")]
+        alert = events[0].alert
+        assert alert.resource_id == "sim-pve3-disk-sdb"
+        assert alert.level == "critical"
+        assert alert.message.startswith("Disk /dev/sdb on pve3: SMART health failed")
+        assert [item["id"] for item in state.to_api()["physicalDisks"] if item["failed"]] == ["sim-pve3-disk-sdb"]
+        assert [saved.id for saved in await storage.load_active_alerts()] == [alert.id]
+    finally:
+        await storage.aclose()
