@@ -65,6 +65,7 @@ class StateCollector:
 
     def collect(self) -> Iterator[Metric]:
         yield from self._resources()
+        yield from health_metrics(self.daemon.state, time.time())
         yield from self._self_health()
 
     def _resources(self) -> Iterator[Metric]:
@@ -183,6 +184,74 @@ class StateCollector:
                                    "Notifications given up on after their last retry")
         dead.add_metric([], getattr(stats, "dead", 0) if stats else 0)
         yield from (queue, sent, failed, dead)
+
+
+# Ceph health as a number, so "pulse_ceph_health > 0" selects every degraded cluster.
+CEPH_HEALTH_VALUES = {"HEALTH_OK": 0, "HEALTH_WARN": 1, "HEALTH_ERR": 2}
+
+
+def health_metrics(state: Any, now: float) -> Iterator[Metric]:
+    """Yield the gauges of physical disks, Ceph clusters and replication jobs."""
+    disk_labels = ["id", "node", "devpath", "model", "serial", "type", "instance"]
+    disk_healthy = GaugeMetricFamily(
+        "pulse_physical_disk_healthy", "1 when SMART health passed, 0 when it failed; absent when unknown",
+        labels=disk_labels,
+    )
+    disk_life = GaugeMetricFamily(
+        "pulse_physical_disk_life_remaining_ratio",
+        "Rated life left of an SSD or NVMe disk (Proxmox 'wearout'), 0 to 1 where 1 is new", labels=disk_labels,
+    )
+    disk_size = GaugeMetricFamily("pulse_physical_disk_size_bytes", "Physical disk size, in bytes", labels=disk_labels)
+    for disk in state.all("physical_disks"):
+        labels = [disk.id, disk.node, disk.devpath, disk.model or "", disk.serial or "", disk.type, disk.instance]
+        failed = disk.failed
+        if failed is not None and not disk.stale:
+            disk_healthy.add_metric(labels, 0 if failed else 1)
+        if disk.wearout is not None:
+            disk_life.add_metric(labels, disk.wearout / 100)
+        if disk.size is not None:
+            disk_size.add_metric(labels, disk.size)
+    yield from (disk_healthy, disk_life, disk_size)
+
+    ceph_labels = ["id", "instance"]
+    ceph_health = GaugeMetricFamily(
+        "pulse_ceph_health", "Ceph health: 0 HEALTH_OK, 1 HEALTH_WARN, 2 HEALTH_ERR", labels=ceph_labels
+    )
+    ceph_osds = GaugeMetricFamily("pulse_ceph_osds", "Ceph OSDs by state (total, up, in)", labels=[*ceph_labels, "state"])
+    ceph_mons = GaugeMetricFamily(
+        "pulse_ceph_monitors", "Ceph monitors by state (total, quorum)", labels=[*ceph_labels, "state"]
+    )
+    ceph_usage = _usage_metrics("pulse_ceph", "Ceph raw capacity", ceph_labels)
+    for ceph in state.all("ceph_clusters"):
+        labels = [ceph.id, ceph.instance]
+        value = CEPH_HEALTH_VALUES.get(ceph.health or "")
+        if value is not None and not ceph.stale:
+            ceph_health.add_metric(labels, value)
+        for name, count in (("total", ceph.osds_total), ("up", ceph.osds_up), ("in", ceph.osds_in)):
+            if count is not None:
+                ceph_osds.add_metric([*labels, name], count)
+        for name, count in (("total", ceph.monitors_total), ("quorum", ceph.monitors_in_quorum)):
+            if count is not None:
+                ceph_mons.add_metric([*labels, name], count)
+        _add_usage(*ceph_usage, labels, ceph.usage)
+    yield from (ceph_health, ceph_osds, ceph_mons, *ceph_usage)
+
+    job_labels = ["id", "job", "guest", "source", "target", "instance"]
+    sync_age = GaugeMetricFamily(
+        "pulse_replication_last_sync_age_seconds", "Seconds since the replication job's last successful sync",
+        labels=job_labels,
+    )
+    fail_count = GaugeMetricFamily(
+        "pulse_replication_fail_count", "Consecutive failed runs of the replication job (0 after a success)",
+        labels=job_labels,
+    )
+    for job in state.all("replication_jobs"):
+        labels = [job.id, job.job_id, str(job.guest), job.source or "", job.target, job.instance]
+        if job.last_sync is not None:
+            sync_age.add_metric(labels, max(0.0, now - job.last_sync))
+        if not job.stale:
+            fail_count.add_metric(labels, job.fail_count)
+    yield from (sync_age, fail_count)
 
 
 def render(daemon: Any, hub: Any = None) -> bytes:
