@@ -154,6 +154,50 @@ PBS_BACKUP = obj({
 }, required=["id", "instance", "datastore", "namespace", "backupType", "vmid", "backupTime", "size", "protected",
              "comment", "verification", "encrypted", "owner", "files"])
 
+PHYSICAL_DISK = obj({
+    "id": {"type": "string", "description": "instance-node-disk-device, e.g. lab-pve1-disk-nvme0n1"},
+    "node": STRING, "instance": STRING, "devPath": STRING, "model": nullable("string"), "serial": nullable("string"),
+    "vendor": nullable("string"), "wwn": nullable("string"),
+    "type": {"type": "string", "description": "hdd, ssd, nvme, usb or unknown, as Proxmox reports it"},
+    "size": nullable("integer", description="bytes"),
+    "health": nullable("string", description="SMART health as Proxmox reports it: PASSED, OK, FAILED, UNKNOWN"),
+    "failed": {"type": ["boolean", "null"], "description": "SMART reports a failing disk; null when health is unknown"},
+    "wearout": nullable("integer", description="percent of rated life left (100 = new); null for hard disks"),
+    "usedBy": nullable("string", description="what uses the disk, e.g. LVM, ZFS, ceph osd"),
+    "rpm": nullable("integer"), "osdIds": array(INTEGER),
+    "stale": {"type": "boolean", "description": "values are from an earlier read because this one failed"},
+})
+
+CEPH_CLUSTER = obj({
+    "id": STRING, "instance": STRING, "fsid": nullable("string"),
+    "health": nullable("string", description="HEALTH_OK, HEALTH_WARN or HEALTH_ERR"),
+    "checks": array(obj({"name": STRING, "severity": nullable("string"), "message": STRING,
+                         "count": nullable("integer"), "muted": BOOLEAN})),
+    "monitors": obj({"total": nullable("integer"), "inQuorum": nullable("integer")}),
+    "managers": obj({"up": nullable("integer"), "active": nullable("string")}),
+    "osds": obj({"total": nullable("integer"), "up": nullable("integer"), "in": nullable("integer")}),
+    "pools": nullable("integer"),
+    "total": nullable("integer", description="raw bytes over all OSDs"), "used": nullable("integer", description="bytes"),
+    "free": nullable("integer", description="bytes"), "usage": nullable("number", description="percent, 0-100"),
+    "dataBytes": nullable("integer", description="bytes stored in the pools before replication"),
+    "placementGroups": obj({"total": nullable("integer"),
+                            "states": {"type": "object", "additionalProperties": INTEGER,
+                                       "description": "placement groups per state, e.g. active+clean"}}),
+    "stale": BOOLEAN,
+})
+
+REPLICATION_JOB = obj({
+    "id": STRING, "jobId": {"type": "string", "description": "Proxmox job id, <vmid>-<number>"},
+    "instance": STRING, "guest": INTEGER, "guestType": nullable("string"), "source": nullable("string"),
+    "target": STRING, "schedule": STRING, "disabled": BOOLEAN, "comment": nullable("string"),
+    "lastSync": nullable("integer", description="epoch seconds of the last successful sync"),
+    "lastTry": nullable("integer"), "nextSync": nullable("integer"),
+    "duration": nullable("number", description="seconds the last run took"),
+    "failCount": {"type": "integer", "description": "consecutive failed runs; 0 after a success"},
+    "error": nullable("string"),
+    "stale": {"type": "boolean", "description": "no state could be read (source node offline or call failed)"},
+})
+
 CONNECTION_HEALTH = obj({
     "instance": STRING, "healthy": BOOLEAN, "status": STRING, "message": STRING,
     "lastSuccess": nullable("number"), "lastError": nullable("number"), "consecutiveFailures": INTEGER,
@@ -183,6 +227,9 @@ STATE = obj({
     "pbs": array(ref("PBSInstance")),
     "pveBackups": ref("PVEBackups"),
     "pbsBackups": array(ref("PBSBackup")),
+    "physicalDisks": array(ref("PhysicalDisk")),
+    "cephClusters": array(ref("CephCluster")),
+    "replicationJobs": array(ref("ReplicationJob")),
     "activeAlerts": array(ref("Alert")),
     "connectionHealth": {"type": "object", "additionalProperties": ref("ConnectionHealth"),
                          "description": "keyed by configured node id"},
@@ -279,6 +326,7 @@ SCHEMAS: dict[str, Any] = {
     "NodeInput": NODE_INPUT, "NodeCreate": NODE_CREATE, "NodeTest": NODE_TEST, "ConnectionReport": CONNECTION_REPORT,
     "SystemSettings": SYSTEM, "SystemSettingsInput": SYSTEM_INPUT, "ChartPoint": CHART_POINT, "Charts": CHARTS,
     "StorageCharts": STORAGE_CHARTS, "UnifiedBackup": UNIFIED_BACKUP,
+    "PhysicalDisk": PHYSICAL_DISK, "CephCluster": CEPH_CLUSTER, "ReplicationJob": REPLICATION_JOB,
 }
 
 # --- operations ----------------------------------------------------------------------------
