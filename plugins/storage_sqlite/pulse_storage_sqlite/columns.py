@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from pulse_storage_sqlite.codec import ROLLUP_FORMAT, rollup_body, rollup_values
 from pulse_storage_sqlite.errors import CorruptBlockError
 from pulse_storage_sqlite.tiers import TIERS, Tier
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from pulse_storage_sqlite.history import Head
 
 _RAW_FORMAT = 1
-_ROLLUP_FORMAT = 2
 
 
 class SeriesColumns(NamedTuple):
@@ -126,25 +126,39 @@ def _floats24(planes: np.ndarray) -> np.ndarray:
     return bits.view(np.float32).astype(np.float64)
 
 
+def _rounded_floats(planes: np.ndarray) -> np.ndarray:
+    """Rebuild values from the three byte planes of their rounded codes (``planes[..., k, :]`` is byte ``k``)."""
+    codes = planes[..., 0, :].astype(np.uint32) | planes[..., 1, :].astype(np.uint32) << 8 | planes[..., 2, :].astype(np.uint32) << 16
+    return rollup_values(codes).astype(np.float64)
+
+
 def decode_rollups(
     series_ids: Sequence[int], starts: Sequence[int], blobs: Sequence[bytes], tier: Tier, start: int, end: int
 ) -> Columns:
-    """Decode rollup blocks of ``tier`` into columns, keeping the filled buckets in ``[start, end)``."""
+    """Decode rollup blocks of ``tier`` (either blob format) into columns, keeping the filled buckets in ``[start, end)``."""
     size = tier.buckets_per_block
-    row_bytes = 1 + 11 * size
+    row_bytes = 11 * size
     decoded = []
+    current = []
     for blob in blobs:
-        data = _decompress(blob, _ROLLUP_FORMAT, "rollup block")
+        found, data = rollup_body(blob)
         if len(data) != row_bytes:
-            raise CorruptBlockError(f"rollup block blob has {len(data) - 1} bytes, expected {row_bytes - 1}")
+            raise CorruptBlockError(f"rollup block blob has {len(data)} bytes, expected {row_bytes}")
         decoded.append(data)
+        current.append(found == ROLLUP_FORMAT)
     blocks = len(decoded)
     if not blocks:
         return Columns.empty()
-    table = np.frombuffer(b"".join(decoded), dtype=np.uint8).reshape(blocks, row_bytes)[:, 1:]
+    table = np.frombuffer(b"".join(decoded), dtype=np.uint8).reshape(blocks, row_bytes)
     counts = table[:, :size].astype(np.int64) | table[:, size:2 * size].astype(np.int64) << 8
     # One float array per block: all minimums, then all averages, then all maximums.
-    floats = _floats24(table[:, 2 * size:].reshape(blocks, 3, 3 * size))
+    planes = table[:, 2 * size:].reshape(blocks, 3, 3 * size)
+    if all(current):
+        floats = _rounded_floats(planes)
+    elif not any(current):
+        floats = _floats24(planes)
+    else:
+        floats = np.where(np.asarray(current)[:, None], _rounded_floats(planes), _floats24(planes))
     block_series = np.asarray(series_ids, dtype=np.int64)
     block_starts = np.asarray(starts, dtype=np.int64)
     stamps = block_starts[:, None] + np.arange(size, dtype=np.int64) * tier.bucket

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,3 +49,24 @@ def storage_factory(tmp_path: Path, clock: Clock) -> Callable[..., SqliteStorage
 @pytest.fixture
 def sample_poll() -> Callable[..., list[Sample]]:
     return poll
+
+
+def build_float24_rollup_blob(size: int, buckets: list[tuple[int, float, float, float]]) -> bytes:
+    """Build a rollup blob in the first format by hand: zlib of format byte 2, count planes, float32 high bytes.
+
+    ``buckets`` contains ``(slot, min, avg, max)`` tuples; each filled bucket gets count 6.
+    """
+    counts = array("H", bytes(2 * size))
+    floats = array("f", bytes(12 * size))
+    for slot, low, mean, high in buckets:
+        counts[slot] = 6
+        floats[slot], floats[size + slot], floats[2 * size + slot] = low, mean, high
+    count_bytes = counts.tobytes()
+    float_bytes = floats.tobytes()
+    body = count_bytes[0::2] + count_bytes[1::2] + float_bytes[1::4] + float_bytes[2::4] + float_bytes[3::4]
+    return zlib.compress(b"\x02" + body)
+
+
+@pytest.fixture
+def float24_rollup_blob() -> Callable[[int, list[tuple[int, float, float, float]]], bytes]:
+    return build_float24_rollup_blob

@@ -141,6 +141,18 @@ def test_rollup_decoding_matches_codec() -> None:
     assert set(decoded.series.tolist()) == {7}
 
 
+def test_rollup_decoding_mixes_formats(float24_rollup_blob) -> None:
+    tier = TIERS[1]
+    size = tier.buckets_per_block
+    current = codec.encode_rollup(START, 60, size, [(START + 60, 6, 1.0, 2.0, 3.0)])
+    first_format = float24_rollup_blob(size, [(2, 0.1, 0.2, 0.3)])
+    decoded = decode_rollups([1, 2], [START, START], [current, first_format], tier, START, START + HOUR)
+    assert decoded.series.tolist() == [1, 2]
+    assert decoded.ts.tolist() == [START + 60, START + 120]
+    assert decoded.avg.tolist() == pytest.approx([2.0, 0.2], rel=3.1e-5)
+    assert decoded.high.tolist() == pytest.approx([3.0, 0.3], rel=3.1e-5)
+
+
 def test_raw_decoding_matches_codec() -> None:
     blobs = [codec.encode_raw(START, [START + 10, START + 25], [1.5, -2.25]), codec.encode_raw(START, [START + 3], [9.0])]
     decoded = decode_raws([5, 4], [START, START], blobs, START, START + 600)
