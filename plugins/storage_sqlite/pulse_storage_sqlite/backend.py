@@ -257,7 +257,8 @@ class SqliteStorage:
         settings = self.settings
 
         def prune_all(conn: sqlite3.Connection) -> int:
-            deleted = history.prune_history(conn, self.retentions, now)
+            assert self._history is not None
+            deleted = self._history.prune(self.retentions, now)
             deleted += records.prune_records(
                 conn,
                 now,
@@ -267,7 +268,14 @@ class SqliteStorage:
             )
             return deleted
 
-        deleted = self._in_transaction("pruning", prune_all)
+        self._require_writer()
+        try:
+            deleted = self._in_transaction("pruning", prune_all)
+        except BaseException:
+            # The rollback undid the database side; bring the writer's flush points back in line.
+            if self._history is not None:
+                self._history.reload()
+            raise
         self._last_prune = now
         freed = self._incremental_vacuum()
         log.debug("Pruned %d rows from %s, released %d pages", deleted, self.path, freed)

@@ -34,6 +34,10 @@ from pulse_storage_sqlite.tiers import RAW, TIERS, Tier, choose_tier
 
 log = logging.getLogger(__name__)
 
+# Series whose 15-minute rows are folded into 1-hour rows at once.
+_FOLD_BATCH = 2000
+
+
 class Head:
     """Raw samples of the open raw blocks, in memory so that reads need not decode the journal.
 
@@ -321,8 +325,8 @@ class HistoryWriter:
 
         Each closed raw block is merged into the 1-minute row of its hour at
         once, so 1-minute data is stored up to the last closed raw block. An
-        hour of 1-minute data is merged into the 15-minute and 1-hour rows of
-        its day when the hour is complete. A rollup row is therefore written
+        hour of 1-minute data is merged into the 15-minute row of its day when
+        the hour is complete. A rollup row is therefore written
         several times while its span is open (filling more buckets each time),
         and queries rebuild from raw samples only the last few minutes.
         """
@@ -355,16 +359,55 @@ class HistoryWriter:
         self._set_flushed(minute, following)
 
     def _fold_hours(self) -> None:
-        """Merge the 1-minute data of every completed hour into the 15-minute and 1-hour rows."""
-        done = self.flushed[2]
+        """Merge the 1-minute data of every completed hour into the 15-minute rows."""
+        quarter = TIERS[2]
+        done = self.flushed[quarter.index]
         limit = self.flushed[1] - self.flushed[1] % 3600  # type: ignore[operator]
         assert done is not None
         if limit <= done:
             return
         minutes = read_tier(self.conn, self.head, self.flushed, TIERS[1], None, done, limit)
-        for tier in TIERS[2:]:
-            self._merge_into(tier, {sid: aggregate(points, tier.bucket) for sid, points in minutes.items()})
-            self._set_flushed(tier, limit)
+        self._merge_into(quarter, {sid: aggregate(points, quarter.bucket) for sid, points in minutes.items()})
+        self._set_flushed(quarter, limit)
+
+    def _fold_aged_quarters(self, retentions: Sequence[float], now: float) -> None:
+        """Merge the 15-minute rows that this pruning pass deletes into 1-hour rows.
+
+        Until then the 1-hour tier is read from the 15-minute rows, so the
+        same time is never stored in both tiers. ``flushed_3`` marks where
+        the stored 1-hour rows end. Rows are folded a day and up to
+        ``_FOLD_BATCH`` series at a time to bound memory.
+        """
+        quarter, hour = TIERS[2], TIERS[3]
+        done = self.flushed[hour.index]
+        stored_until = self.flushed[quarter.index]
+        if done is None or stored_until is None:
+            return
+        quarter_cutoff = int(now - retentions[quarter.index]) - quarter.span
+        # The end of the last 15-minute row that prune_history deletes.
+        limit = min(quarter_cutoff - quarter_cutoff % quarter.span + quarter.span, stored_until)
+        if limit <= done:
+            return
+        hour_cutoff = int(now - retentions[hour.index]) - hour.span
+        for block_start in range(done - done % quarter.span, limit, quarter.span):
+            if block_start <= hour_cutoff:
+                # The 1-hour row would be pruned right away.
+                continue
+            cursor = self.conn.execute(
+                "SELECT series_id, data FROM blocks WHERE tier = ? AND start = ?", (quarter.index, block_start)
+            )
+            while rows := cursor.fetchmany(_FOLD_BATCH):
+                additions = {
+                    series_id: aggregate(codec.decode_rollup(block_start, quarter.bucket, quarter.buckets_per_block, blob), hour.bucket)
+                    for series_id, blob in rows
+                }
+                self._merge_into(hour, additions)
+        self._set_flushed(hour, limit)
+
+    def prune(self, retentions: Sequence[float], now: float) -> int:
+        """Fold aged 15-minute rows into 1-hour rows, then delete what is past retention; return the rows deleted."""
+        self._fold_aged_quarters(retentions, now)
+        return prune_history(self.conn, retentions, now)
 
     def _merge_into(self, tier: Tier, additions: dict[int, list[Bucket]]) -> None:
         """Merge buckets of ``tier`` into its stored rows, creating the rows that do not exist yet."""

@@ -94,7 +94,19 @@ CREATE TABLE kv (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Version 3: the 1-hour tier stores only the time the 15-minute tier no longer
+# covers, and is read from the 15-minute rows elsewhere. Drop the 1-hour rows
+# that 15-minute rows cover and move the 1-hour flush point (``flushed_3``) to
+# where the 15-minute rows begin. Both tiers use day-long rows, so the two
+# ranges meet without a gap.
+_V3 = """
+DELETE FROM blocks WHERE tier = 3 AND start >= (SELECT min(start) FROM blocks WHERE tier = 2);
+
+UPDATE meta SET value = (SELECT min(start) FROM blocks WHERE tier = 2)
+WHERE key = 'flushed_3' AND EXISTS (SELECT 1 FROM blocks WHERE tier = 2);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -4,8 +4,11 @@ Each tier stores its data in blocks: one database row per series per block,
 aligned to the block span in epoch seconds. A raw block is written once, when
 its 10 minutes are over. Rollup rows are rewritten while their span is open:
 each closed raw block is merged into the 1-minute row of its hour, and each
-completed hour into the 15-minute and 1-hour rows of its day. Raw samples of
-the open raw block live in memory (and in the journal table for crash recovery).
+completed hour into the 15-minute row of its day. A 15-minute row is merged
+into the 1-hour row of its day when retention deletes it. Until then the
+1-hour tier is read from the 15-minute rows, so no time is stored in both.
+Raw samples of the open raw block live in memory (and in the journal table
+for crash recovery).
 """
 
 from __future__ import annotations

@@ -51,15 +51,15 @@ def sample_poll() -> Callable[..., list[Sample]]:
     return poll
 
 
-def build_float24_rollup_blob(size: int, buckets: list[tuple[int, float, float, float]]) -> bytes:
+def build_float24_rollup_blob(size: int, buckets: list[tuple[int, float, float, float]], count: int = 6) -> bytes:
     """Build a rollup blob in the first format by hand: zlib of format byte 2, count planes, float32 high bytes.
 
-    ``buckets`` contains ``(slot, min, avg, max)`` tuples; each filled bucket gets count 6.
+    ``buckets`` contains ``(slot, min, avg, max)`` tuples; each filled bucket gets ``count``.
     """
     counts = array("H", bytes(2 * size))
     floats = array("f", bytes(12 * size))
     for slot, low, mean, high in buckets:
-        counts[slot] = 6
+        counts[slot] = count
         floats[slot], floats[size + slot], floats[2 * size + slot] = low, mean, high
     count_bytes = counts.tobytes()
     float_bytes = floats.tobytes()
@@ -68,5 +68,5 @@ def build_float24_rollup_blob(size: int, buckets: list[tuple[int, float, float, 
 
 
 @pytest.fixture
-def float24_rollup_blob() -> Callable[[int, list[tuple[int, float, float, float]]], bytes]:
+def float24_rollup_blob() -> Callable[..., bytes]:
     return build_float24_rollup_blob

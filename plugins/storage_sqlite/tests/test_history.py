@@ -80,8 +80,47 @@ async def test_quarter_and_hour_rollups(storage_factory, clock) -> None:
     hourly = (await storage.query_history(["pve-100"], ["cpu"], begin, end, max_points=(end - begin) // 3600))["pve-100"]["cpu"]
     assert_points_match(hourly, expected_buckets(written, 3600, begin, end))
     stats = await storage.statistics()
-    # Two whole days have passed, so each tier has written closed blocks.
-    assert set(stats["blocks"]) == {0, 1, 2, 3}
+    # Two whole days have passed, so the finer tiers have written closed blocks. The
+    # 1-hour tier writes rows only when 15-minute rows age out, and reads them until then.
+    assert set(stats["blocks"]) == {0, 1, 2}
+    await storage.aclose()
+
+
+async def test_hour_rows_written_when_quarters_age(storage_factory, clock, tmp_path) -> None:
+    storage = storage_factory(quarter_hour_retention_days=1, hour_retention_days=10)
+    await storage.open()
+    written = await write_dense(storage, clock, START, 4 * DAY + 5 * HOUR, step=30)
+    await storage.prune()
+    end = START + 4 * DAY + 5 * HOUR
+    with sqlite3.connect(tmp_path / "pulse.db") as conn:
+        hour_starts = [start for (start,) in conn.execute("SELECT start FROM blocks WHERE tier = 3 ORDER BY start")]
+        quarter_starts = [start for (start,) in conn.execute("SELECT start FROM blocks WHERE tier = 2 ORDER BY start")]
+        flushed = dict(conn.execute("SELECT key, value FROM meta WHERE key = 'flushed_3'").fetchall())
+    # Days 0 to 2 aged out of the 15-minute tier, and days 3 and 4 are still there.
+    assert hour_starts == [START, START + DAY, START + 2 * DAY]
+    assert quarter_starts == [START + 3 * DAY, START + 4 * DAY]
+    assert flushed["flushed_3"] == START + 3 * DAY
+    # An hourly chart joins the stored 1-hour rows and the 15-minute rows without a gap or an overlap.
+    hourly = (await storage.query_history(["pve-100"], ["cpu"], START, end, max_points=(end - START) // 3600))["pve-100"]["cpu"]
+    assert_points_match(hourly, expected_buckets(written, 3600, START, end))
+    # Another pruning pass folds nothing twice.
+    await storage.prune()
+    again = (await storage.query_history(["pve-100"], ["cpu"], START, end, max_points=(end - START) // 3600))["pve-100"]["cpu"]
+    assert [(p.ts, p.avg) for p in again] == [(p.ts, p.avg) for p in hourly]
+    await storage.aclose()
+
+
+async def test_hour_tier_skipped_when_shorter(storage_factory, clock, tmp_path) -> None:
+    # With the 1-hour retention at most the 15-minute one, aged 15-minute rows are already too old for it.
+    storage = storage_factory(quarter_hour_retention_days=2, hour_retention_days=2)
+    await storage.open()
+    await write_dense(storage, clock, START, 5 * DAY, step=300)
+    await storage.prune()
+    with sqlite3.connect(tmp_path / "pulse.db") as conn:
+        assert conn.execute("SELECT count(*) FROM blocks WHERE tier = 3").fetchone()[0] == 0
+    end = START + 5 * DAY
+    points = (await storage.query_history(["pve-100"], ["cpu"], end - DAY, end, max_points=24))["pve-100"]["cpu"]
+    assert [point.ts for point in points] == list(range(end - DAY, end, HOUR))
     await storage.aclose()
 
 

@@ -7,9 +7,11 @@ import pytest
 from pulse_core import Sample, SchemaVersionError, StorageError
 
 from pulse_storage_sqlite import codec
-from pulse_storage_sqlite.schema import SCHEMA_VERSION
+from pulse_storage_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 
 START = 1_699_920_000
+HOUR = 3600
+DAY = 86400
 
 # The first released schema, written out by hand: metric history only.
 VERSION_1 = [
@@ -92,3 +94,65 @@ async def test_open_twice_rejected(storage_factory) -> None:
         await storage.open()
     await storage.aclose()
     await storage.aclose()
+
+
+def quarter_values(day: int, slot: int) -> tuple[float, float, float]:
+    """Return (min, avg, max) of 15-minute bucket ``slot`` of ``day`` in the hand-built version 2 file."""
+    avg = 10 + day + slot * 0.125 + (slot % 4) * 0.1
+    return avg - 1 - (slot % 4) * 0.01, avg, avg + 2 + (slot % 4) * 0.02
+
+
+def hour_values(day: int, hour: int) -> tuple[float, float, float]:
+    quarters = [quarter_values(day, 4 * hour + q) for q in range(4)]
+    return min(q[0] for q in quarters), sum(q[1] for q in quarters) / 4, max(q[2] for q in quarters)
+
+
+def build_version_2(path, float24_rollup_blob) -> None:
+    """Write a version 2 file by hand: 1-hour rows for days 0 to 4 and 15-minute rows for days 3 and 4."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    for statement in VERSION_1:
+        conn.execute(statement)
+    for statement in MIGRATIONS[1].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO series (id, resource, metric) VALUES (1, 'pve-100', 'cpu')")
+    for day in range(5):
+        hours = [(hour, *hour_values(day, hour)) for hour in range(24)]
+        conn.execute("INSERT INTO blocks VALUES (3, ?, 1, ?)", (START + day * DAY, float24_rollup_blob(24, hours, 360)))
+    for day in (3, 4):
+        quarters = [(slot, *quarter_values(day, slot)) for slot in range(96)]
+        conn.execute("INSERT INTO blocks VALUES (2, ?, 1, ?)", (START + day * DAY, float24_rollup_blob(96, quarters, 90)))
+    for tier in range(4):
+        conn.execute("INSERT INTO meta VALUES (?, ?)", (f"flushed_{tier}", START + 5 * DAY))
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+
+async def test_hour_rows_under_quarters_migrated(storage_factory, clock, tmp_path, float24_rollup_blob) -> None:
+    path = tmp_path / "pulse.db"
+    build_version_2(path, float24_rollup_blob)
+    clock.now = START + 5 * DAY + 60
+    storage = storage_factory()
+    await storage.open()
+    assert storage.migrated_from == 2
+
+    points = (await storage.query_history(["pve-100"], ["cpu"], START, START + 5 * DAY, max_points=120))["pve-100"]["cpu"]
+    assert [point.ts for point in points] == list(range(START, START + 5 * DAY, HOUR))
+    for point in points:
+        day, hour = divmod((point.ts - START) // HOUR, 24)
+        low, avg, high = hour_values(day, hour)
+        where = f"day {day} hour {hour}"
+        assert point.min == pytest.approx(low, rel=6.2e-5), where
+        assert point.avg == pytest.approx(avg, rel=6.2e-5), where
+        assert point.max == pytest.approx(high, rel=6.2e-5), where
+    await storage.write_samples([Sample("pve-100", "cpu", clock.now, 1.0)])
+    await storage.aclose()
+
+    with sqlite3.connect(path) as conn:
+        hour_starts = [start for (start,) in conn.execute("SELECT start FROM blocks WHERE tier = 3 ORDER BY start")]
+        flushed = conn.execute("SELECT value FROM meta WHERE key = 'flushed_3'").fetchone()[0]
+    # The 1-hour rows of days 3 and 4 repeated the 15-minute rows and are gone.
+    assert hour_starts == [START, START + DAY, START + 2 * DAY]
+    assert flushed == START + 3 * DAY
