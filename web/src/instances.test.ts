@@ -37,4 +37,10 @@ describe("instances", () => {
   it("names a datastore alert alone", () => {
     expect(alertResourceText(alert({ resourceName: "pbs/store1", resourceType: "datastore", node: null }), true)).toBe("pbs/store1");
   });
+
+  it("shows a disk alert by its own name", () => {
+    const diskAlert = alert({ resourceName: "/dev/sdb on pve1", resourceType: "physical_disk", node: "pve1" });
+    expect(alertResourceText(diskAlert, false)).toBe("/dev/sdb on pve1");
+    expect(alertResourceText(alert({ resourceName: "demo", resourceType: "ceph", node: null }), false)).toBe("Ceph · demo");
+  });
 });

@@ -25,6 +25,9 @@ export function nodeLabel(node: string, instance: string | null | undefined, sev
  */
 export function alertResourceText(alert: Pick<Alert, "resourceName" | "resourceType" | "node" | "instance">, severalInstances: boolean): string {
   const isNode = alert.resourceType === "node" || (alert.resourceType === null && alert.node === alert.resourceName);
+  // A disk's name already names its node ("/dev/sdb on pve1"); a Ceph cluster is named by its connection.
+  if (alert.resourceType === "physical_disk") return alert.resourceName;
+  if (alert.resourceType === "ceph") return `Ceph · ${alert.resourceName}`;
   if (isNode || !alert.node) return nodeLabel(alert.resourceName, isNode ? alert.instance : null, severalInstances);
   return `${alert.resourceName} on ${nodeLabel(alert.node, alert.instance, severalInstances)}`;
 }

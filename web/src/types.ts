@@ -231,6 +231,80 @@ export interface ConnectionHealth {
   warnings: string[];
 }
 
+/** A physical disk of a PVE node, from /nodes/{node}/disks/list. */
+export interface PhysicalDisk {
+  id: string;
+  node: string;
+  instance: string;
+  devPath: string;
+  model: string | null;
+  serial: string | null;
+  vendor: string | null;
+  wwn: string | null;
+  /** hdd, ssd, nvme, usb or unknown. */
+  type: string;
+  size: number | null;
+  /** SMART health as Proxmox reports it: PASSED, OK, FAILED, UNKNOWN. */
+  health: string | null;
+  /** True when SMART reports a failing disk, null when the health is unknown. */
+  failed: boolean | null;
+  /** Percent of rated life left (100 = new); null for hard disks. */
+  wearout: number | null;
+  usedBy: string | null;
+  rpm: number | null;
+  osdIds: number[];
+  stale: boolean;
+}
+
+export interface CephCheck {
+  name: string;
+  severity: string | null;
+  message: string;
+  count: number | null;
+  muted: boolean;
+}
+
+export interface CephCluster {
+  id: string;
+  instance: string;
+  fsid: string | null;
+  /** HEALTH_OK, HEALTH_WARN or HEALTH_ERR. */
+  health: string | null;
+  checks: CephCheck[];
+  monitors: { total: number | null; inQuorum: number | null };
+  managers: { up: number | null; active: string | null };
+  osds: { total: number | null; up: number | null; in: number | null };
+  pools: number | null;
+  total: number | null;
+  used: number | null;
+  free: number | null;
+  usage: number | null;
+  dataBytes: number | null;
+  placementGroups: { total: number | null; states: Record<string, number> };
+  stale: boolean;
+}
+
+export interface ReplicationJob {
+  id: string;
+  jobId: string;
+  instance: string;
+  guest: number;
+  guestType: string | null;
+  source: string | null;
+  target: string;
+  schedule: string;
+  disabled: boolean;
+  comment: string | null;
+  lastSync: number | null;
+  lastTry: number | null;
+  nextSync: number | null;
+  /** Seconds the last run took. */
+  duration: number | null;
+  failCount: number;
+  error: string | null;
+  stale: boolean;
+}
+
 export interface PulseState {
   nodes: Node[];
   vms: Guest[];
@@ -243,6 +317,9 @@ export interface PulseState {
     guestSnapshots: GuestSnapshot[];
   };
   pbsBackups: PBSBackup[];
+  physicalDisks: PhysicalDisk[];
+  cephClusters: CephCluster[];
+  replicationJobs: ReplicationJob[];
   activeAlerts: Alert[];
   connectionHealth: Record<string, ConnectionHealth>;
   stats: { startTime: number; uptime: number; version: number; nodes: number; guests: number; [key: string]: unknown };
@@ -258,6 +335,9 @@ export function emptyState(): PulseState {
     pbs: [],
     pveBackups: { backupTasks: [], storageBackups: [], guestSnapshots: [] },
     pbsBackups: [],
+    physicalDisks: [],
+    cephClusters: [],
+    replicationJobs: [],
     activeAlerts: [],
     connectionHealth: {},
     stats: { startTime: 0, uptime: 0, version: 0, nodes: 0, guests: 0 },

@@ -83,6 +83,7 @@ export function StatusDot({ status }: { status: string }) {
   let kind = "neutral";
   if (/^(running|online|ok|available|active|healthy|connected)$/i.test(status)) kind = "good";
   else if (/^(stopped|offline|error|failed|unavailable|inactive|disconnected)$/i.test(status)) kind = "bad";
+  else if (/^(warning|stale)$/i.test(status)) kind = "warn";
   return (
     <span class={`status status-${kind}`}>
       <span class="dot" aria-hidden="true" />

@@ -1,6 +1,7 @@
 import { useMemo, useState } from "preact/hooks";
 import { align, fetchStorageSeries, RANGES, rangeWindow, type Range } from "../charts";
 import { Chart } from "../components/Chart";
+import { HealthSections } from "../components/HealthSections";
 import { ErrorBox, Section, StatusDot, UsageBar, useAsync } from "../components/ui";
 import { formatBytes } from "../format";
 import { nodeLabel, pveInstances } from "../instances";
@@ -129,6 +130,7 @@ export function StoragePage() {
           <StorageTable items={local.get(group)!} onSelect={setSelected} selected={selected} severalInstances={severalInstances} />
         </Section>
       ))}
+      <HealthSections disks={state.physicalDisks} ceph={state.cephClusters} jobs={state.replicationJobs} severalInstances={severalInstances} />
     </div>
   );
 }
