@@ -132,6 +132,10 @@ class Head:
         with self._lock:
             return sum(len(times) for times, _ in self._series.values())
 
+    def series_ids(self) -> set[int]:
+        with self._lock:
+            return set(self._series)
+
 
 def aggregate(points: Iterable[Bucket], width: int) -> list[Bucket]:
     """Merge time-sorted buckets into buckets of ``width`` seconds (count-weighted average)."""
@@ -242,10 +246,13 @@ class HistoryWriter:
         self.series: dict[tuple[str, str], int] = {}
         self.flushed: list[int | None] = [None] * len(TIERS)
         self.late_dropped = 0
+        self._swept_series = False
         self.reload()
 
     def reload(self) -> None:
         """Load the series ids, flush points and the unflushed raw samples from the database."""
+        # The next pruning pass checks every series again.
+        self._swept_series = False
         self.series = {(resource, metric): sid for sid, resource, metric in self.conn.execute("SELECT id, resource, metric FROM series")}
         self.flushed = read_flushed(self.conn)
         self.head.clear()
@@ -405,9 +412,45 @@ class HistoryWriter:
         self._set_flushed(hour, limit)
 
     def prune(self, retentions: Sequence[float], now: float) -> int:
-        """Fold aged 15-minute rows into 1-hour rows, then delete what is past retention; return the rows deleted."""
+        """Fold aged 15-minute rows into 1-hour rows, then delete what is past retention; return the rows deleted.
+
+        Series rows whose blocks are all gone (removed guests, for example)
+        are deleted too, and dropped from ``self.series``. The first pass
+        after opening checks every series, so rows left by earlier versions go too.
+        """
         self._fold_aged_quarters(retentions, now)
-        return prune_history(self.conn, retentions, now)
+        deleted, emptied = prune_history(self.conn, retentions, now)
+        candidates = set(self.series.values()) if not self._swept_series else emptied
+        self._swept_series = True
+        return deleted + self._prune_series(candidates, retentions, now)
+
+    def _prune_series(self, candidates: set[int], retentions: Sequence[float], now: float) -> int:
+        """Delete the series among ``candidates`` that have no block left and no sample in memory."""
+        remaining = candidates - self.head.series_ids()
+        newest = max([int(now), *(ts for ts in self.flushed if ts is not None)])
+        for tier, retention in zip(TIERS, retentions):
+            if not remaining:
+                return 0
+            # Every block start that pruning keeps, so each check is a primary-key lookup.
+            first = int(now - retention) - tier.span + 1
+            first += -first % tier.span
+            starts = json.dumps(list(range(first, newest + tier.span, tier.span)))
+            found = self.conn.execute(
+                "SELECT DISTINCT series_id FROM blocks WHERE tier = ? AND start IN (SELECT value FROM json_each(?)) "
+                "AND series_id IN (SELECT value FROM json_each(?))",
+                (tier.index, starts, json.dumps(sorted(remaining))),
+            ).fetchall()
+            remaining -= {series_id for (series_id,) in found}
+        if not remaining:
+            return 0
+        gone = self.conn.execute(
+            "DELETE FROM series WHERE id IN (SELECT value FROM json_each(?)) RETURNING resource, metric",
+            (json.dumps(sorted(remaining)),),
+        ).fetchall()
+        for resource, metric in gone:
+            self.series.pop((resource, metric), None)
+        log.info("Deleted %d series with no data left in any tier", len(gone))
+        return len(gone)
 
     def _merge_into(self, tier: Tier, additions: dict[int, list[Bucket]]) -> None:
         """Merge buckets of ``tier`` into its stored rows, creating the rows that do not exist yet."""
@@ -568,13 +611,21 @@ def query(
 # --- retention --------------------------------------------------------------------------------------
 
 
-def prune_history(conn: sqlite3.Connection, retentions: Sequence[float], now: float) -> int:
-    """Delete blocks whose newest data is older than their tier's retention; return the rows deleted."""
+def prune_history(conn: sqlite3.Connection, retentions: Sequence[float], now: float) -> tuple[int, set[int]]:
+    """Delete blocks whose newest data is older than their tier's retention.
+
+    Returns the number of rows deleted and the series ids that lost a block,
+    the only series that can have become empty.
+    """
     deleted = 0
+    emptied: set[int] = set()
     for tier, retention in zip(TIERS, retentions):
         # A block ends at start + span; keep it while any of its data is inside the retention.
         cutoff = int(now - retention) - tier.span
-        deleted += conn.execute("DELETE FROM blocks WHERE tier = ? AND start <= ?", (tier.index, cutoff)).rowcount
+        rows = conn.execute(
+            "DELETE FROM blocks WHERE tier = ? AND start <= ? RETURNING series_id", (tier.index, cutoff)
+        ).fetchall()
+        deleted += len(rows)
+        emptied.update(series_id for (series_id,) in rows)
     deleted += conn.execute("DELETE FROM journal WHERE ts < ?", (int(now - retentions[0]),)).rowcount
-    # TODO: delete series rows whose blocks are all gone (removed guests); they cost about 50 bytes each.
-    return deleted
+    return deleted, emptied

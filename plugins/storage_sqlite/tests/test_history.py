@@ -256,3 +256,64 @@ async def test_prune_respects_each_retention(storage_factory, clock, tmp_path) -
             assert oldest_end <= now - retention + tier.span + 600, f"tier {tier.name} pruned too much"
         assert conn.execute("SELECT count(*) FROM journal WHERE ts < ?", (now - retentions[0],)).fetchone()[0] == 0
     await storage.aclose()
+
+
+async def write_hours(storage, clock, resources: list[str], start: int, hours: int, step: int = 300) -> None:
+    """Write a cpu sample for each resource every ``step`` seconds, an hour per batch."""
+    for hour_start in range(start, start + hours * HOUR, HOUR):
+        batch = [Sample(resource, "cpu", ts, 20.0) for ts in range(hour_start, hour_start + HOUR, step) for resource in resources]
+        clock.now = batch[-1].ts
+        await storage.write_samples(batch)
+
+
+def stored_series(path) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        return {resource: series_id for series_id, resource in conn.execute("SELECT id, resource FROM series")}
+
+
+async def test_removed_resource_series_pruned(storage_factory, clock, tmp_path) -> None:
+    storage = storage_factory(
+        raw_retention_hours=1.5, minute_retention_hours=2, quarter_hour_retention_days=1, hour_retention_days=2
+    )
+    await storage.open()
+    await write_hours(storage, clock, ["pve-100", "pve-101"], START, 3)
+    kept_id = stored_series(tmp_path / "pulse.db")["pve-100"]
+    # pve-101 is removed; a day later its 15-minute rows still hold data, so it keeps its series.
+    await write_hours(storage, clock, ["pve-100"], START + 3 * HOUR, 24)
+    await storage.prune()
+    assert "pve-101" in stored_series(tmp_path / "pulse.db")
+    assert ("pve-101", "cpu") in storage._history.series
+    assert (await storage.query_history(["pve-101"], ["cpu"], START, clock.now, max_points=24))["pve-101"]["cpu"]
+
+    # Past every retention, the last block of pve-101 is gone and so is its series.
+    await write_hours(storage, clock, ["pve-100"], START + 27 * HOUR, 3 * 24)
+    await storage.prune()
+    series = stored_series(tmp_path / "pulse.db")
+    assert "pve-101" not in series
+    assert ("pve-101", "cpu") not in storage._history.series
+    assert series["pve-100"] == kept_id
+    assert storage._history.series[("pve-100", "cpu")] == kept_id
+    assert (await storage.statistics())["series"] == 1
+
+    # The resource comes back: it gets a new series and its history starts again.
+    await write_hours(storage, clock, ["pve-100", "pve-101"], clock.now + 300 - (clock.now + 300) % HOUR, 1)
+    assert stored_series(tmp_path / "pulse.db")["pve-101"] != kept_id
+    points = (await storage.query_history(["pve-101"], ["cpu"], clock.now - HOUR, clock.now + 1))["pve-101"]["cpu"]
+    assert points
+    await storage.aclose()
+
+
+async def test_series_sweep_after_reopen(storage_factory, clock, tmp_path) -> None:
+    # A series row with no blocks, as versions without series pruning left behind.
+    storage = storage_factory()
+    await storage.open()
+    await write_hours(storage, clock, ["pve-100"], START, 1)
+    await storage.aclose()
+    with sqlite3.connect(tmp_path / "pulse.db") as conn:
+        conn.execute("INSERT INTO series (resource, metric) VALUES ('pve-gone', 'cpu')")
+
+    reopened = storage_factory()
+    await reopened.open()
+    await reopened.prune()
+    assert sorted(stored_series(tmp_path / "pulse.db")) == ["pve-100"]
+    await reopened.aclose()
