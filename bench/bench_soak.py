@@ -38,7 +38,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import ctypes
+import ctypes.util
 import functools
+import gc
 import json
 import os
 import socket
@@ -84,6 +87,40 @@ def memory_status() -> dict[str, int]:
 
 def rss_bytes() -> int:
     return memory_status()["VmRSS"]
+
+
+class MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (glibc 2.33 and later), all fields in bytes."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+    )]
+
+
+def _glibc_mallinfo2() -> Any:
+    library = ctypes.util.find_library("c")
+    if library is None:
+        return None
+    function = getattr(ctypes.CDLL(library), "mallinfo2", None)
+    if function is None:
+        return None
+    function.restype = MallInfo2
+    return function
+
+
+MALLINFO2 = _glibc_mallinfo2()
+
+
+def malloc_status() -> dict[str, int]:
+    """Return glibc malloc's heap bytes in use, free heap bytes and mmapped bytes; empty off glibc 2.33+.
+
+    Free heap bytes that grow while bytes in use stay flat are fragmentation: freed
+    chunks that malloc keeps but cannot hand back to the system.
+    """
+    if MALLINFO2 is None:
+        return {}
+    info = MALLINFO2()
+    return {"malloc_used_bytes": info.uordblks, "malloc_free_bytes": info.fordblks, "malloc_mmap_bytes": info.hblkhd}
 
 
 def free_port() -> int:
@@ -251,6 +288,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     if args.trace:
         tracemalloc.start()
     child, nodes = start_simulator_child("soak", args.speed)
+    timer = FullCollectionTimer()
+    gc.callbacks.append(timer)
     RESULTS.mkdir(parents=True, exist_ok=True)
     csv_path = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.csv"
     rows: list[dict[str, Any]] = []
@@ -278,11 +317,14 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                         "rss_bytes": memory["VmRSS"], "rss_anon_bytes": memory.get("RssAnon", 0),
                         "rss_file_bytes": memory.get("RssFile", 0), "guests": len(daemon.state.all("guests")),
                         "ws_messages": messages[0], "ws_drops": drops[0], "scrapes": scrapes[0],
+                        "gc_full_collections": gc.get_stats()[2]["collections"], **malloc_status(),
                     })
                     if polls >= args.polls or time.monotonic() >= deadline:
                         break
                 if baseline is not None:
                     print_allocation_growth(baseline, tracemalloc.take_snapshot())
+                gc.callbacks.remove(timer)
+                reclaimable = measure_full_collection()
                 sources = len(daemon.scheduler.pollers)
                 guests = len(daemon.state.all("guests"))
                 pbs_backups = len(daemon.state.all("pbs_backups"))
@@ -312,8 +354,52 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_rss_mb": warm_rss / 2**20, "end_rss_mb": end_rss / 2**20,
         "growth_percent": (end_rss - warm_rss) / warm_rss * 100,
         "anon_growth_mb": (statistics.median(row["rss_anon_bytes"] for row in rows[-5:])
-                           - statistics.median(row["rss_anon_bytes"] for row in rows[warm_index:warm_index + 5])) / 2**20, "peak_rss_mb": max(r["rss_bytes"] for r in rows) / 2**20,
+                           - statistics.median(row["rss_anon_bytes"] for row in rows[warm_index:warm_index + 5])) / 2**20,
+        "peak_rss_mb": max(r["rss_bytes"] for r in rows) / 2**20,
+        "gc_full_collections": rows[-1]["gc_full_collections"], "full_gc_pauses": len(timer.pauses),
+        "full_gc_pause_median_ms": statistics.median(timer.pauses) * 1000 if timer.pauses else 0.0,
+        "full_gc_pause_max_ms": max(timer.pauses, default=0.0) * 1000, **reclaimable,
+        **{f"{name.removesuffix('_bytes')}_growth_mb": median_growth(rows, warm_index, name) / 2**20
+           for name in ("malloc_used_bytes", "malloc_free_bytes", "malloc_mmap_bytes") if name in rows[0]},
     }
+
+
+class FullCollectionTimer:
+    """Times the garbage collector's full (generation 2) collections, which pause the event loop."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+
+def measure_full_collection() -> dict[str, float]:
+    """Run a full garbage collection at the end of the soak and return what it gave back, in MB.
+
+    Memory that only a full collection frees is garbage in reference cycles waiting
+    for the collector, not a leak.
+    """
+    rss_before, malloc_before = rss_bytes(), malloc_status()
+    unreachable = gc.collect()
+    rss_after, malloc_after = rss_bytes(), malloc_status()
+    freed = {"full_gc_unreachable_objects": float(unreachable), "full_gc_rss_drop_mb": (rss_before - rss_after) / 2**20}
+    if malloc_before:
+        in_use = ("malloc_used_bytes", "malloc_mmap_bytes")
+        freed["full_gc_malloc_freed_mb"] = sum(malloc_before[n] - malloc_after[n] for n in in_use) / 2**20
+    return freed
+
+
+def median_growth(rows: list[dict[str, Any]], warm_index: int, name: str) -> float:
+    """Return the change of a CSV column from warm-up to the end, as medians of five samples each."""
+    return (statistics.median(row[name] for row in rows[-5:])
+            - statistics.median(row[name] for row in rows[warm_index:warm_index + 5]))
 
 
 async def large(args: argparse.Namespace) -> dict[str, Any]:
