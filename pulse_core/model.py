@@ -308,6 +308,8 @@ class PhysicalDisk:
     health: str | None = None
     # Percent of rated life left (100 = new) for SSDs and NVMe; None where
     # Proxmox reports "N/A" (hard disks, or no wear attribute in SMART).
+    # NOTE: no recorded /disks/list response was at hand to confirm that
+    # Proxmox reports life left rather than life used.
     wearout: int | None = None
     # What uses the disk, as Proxmox reports it: "LVM", "ZFS", "ceph osd", "mounted", ...
     used_by: str | None = None
@@ -360,7 +362,7 @@ class ReplicationJob:
     job_id: str
     instance: str
     guest: int
-    # "qemu" or "lxc" as the status reports it; None until the source node answered.
+    # "qemu" or "lxc" from the job's state; None until the source node returned it.
     guest_type: str | None = None
     source: str | None = None
     target: str = ""
@@ -478,6 +480,8 @@ def datastore_id(instance: str, store: str) -> str:
 
 def physical_disk_id(instance: str, node: str, devpath: str) -> str:
     # "/dev/nvme0n1" -> "nvme0n1"; deeper paths such as "/dev/cciss/c0d0" keep their parts.
+    # NOTE: Linux may name disks differently after a reboot (sda and sdb swapped),
+    # so an override keyed by this id can then apply to the other disk.
     device = devpath.removeprefix("/dev/").strip("/").replace("/", "-")
     return f"{instance}-{node}-disk-{device}"
 

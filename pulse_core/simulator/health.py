@@ -65,7 +65,12 @@ class SimDisk(Tracked):
     osdid: int = -1
 
     def list_item(self) -> dict[str, Any]:
-        kind = "nvme" if self.type == "nvme" else ("ata" if self.type in ("hdd", "ssd") else "scsi")
+        if self.type == "nvme":
+            kind = "nvme"
+        elif self.type in ("hdd", "ssd"):
+            kind = "ata"
+        else:
+            kind = "scsi"
         return {
             "devpath": self.devpath,
             "gpt": 1,
@@ -99,7 +104,7 @@ def build_disks(state: PVEState, rng: random.Random, failing: int, ceph: bool) -
     """Give every node a boot SSD, an NVMe disk for guests and a hard disk for its ZFS pool.
 
     The hard disks of the first ``failing`` nodes report SMART health FAILED.
-    With Ceph, each node gets one more NVMe disk that holds an OSD.
+    With Ceph, each node gets one more NVMe disk that contains an OSD.
     """
     osd = 0
     for index, name in enumerate(state.nodes):
@@ -173,6 +178,7 @@ def ceph_status(state: PVEState) -> dict[str, Any]:
         }
         if health == "HEALTH_OK":
             health = "HEALTH_WARN"
+
     rbd = [storage for storage in state.storages.values() if storage.spec.type == "rbd"]
     total = rbd[0].total if rbd else 12 * 1024**4
     used = rbd[0].used if rbd else total // 3
@@ -180,6 +186,7 @@ def ceph_status(state: PVEState) -> dict[str, Any]:
     if health != "HEALTH_OK":
         pgs = [{"state_name": "active+clean", "count": 126}, {"state_name": "active+undersized+degraded", "count": 3}]
     osds = ceph.osds_per_node * len(names)
+
     return {
         "fsid": ceph.fsid,
         "health": {"status": health, "checks": checks, "mutes": []},

@@ -341,7 +341,7 @@ class HealthCollector:
             self.ceph = None
             return
         except SourceError as exc:
-            # PVE answers 500 "binary not installed" where Ceph storage is
+            # PVE returns 500 "binary not installed" where Ceph storage is
             # configured but this cluster does not run Ceph itself (external Ceph).
             self._log_once("ceph", logging.INFO, "%s: Ceph status unavailable: %s", self.instance, exc)
             if self.ceph is not None:
