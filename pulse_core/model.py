@@ -478,10 +478,14 @@ def datastore_id(instance: str, store: str) -> str:
     return f"{instance}-{store}"
 
 
-def physical_disk_id(instance: str, node: str, devpath: str) -> str:
+def physical_disk_id(instance: str, node: str, devpath: str, serial: str | None = None) -> str:
+    """Return a disk's id, from its serial number when known, else from its device path.
+
+    The serial comes first because Linux may rename devices after a reboot (sda and sdb swapped).
+    """
+    if serial and serial.strip():
+        return f"{instance}-{node}-disk-{slugify(serial)}"
     # "/dev/nvme0n1" -> "nvme0n1"; deeper paths such as "/dev/cciss/c0d0" keep their parts.
-    # NOTE: Linux may name disks differently after a reboot (sda and sdb swapped),
-    # so an override keyed by this id can then apply to the other disk.
     device = devpath.removeprefix("/dev/").strip("/").replace("/", "-")
     return f"{instance}-{node}-disk-{device}"
 

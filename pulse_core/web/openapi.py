@@ -155,7 +155,8 @@ PBS_BACKUP = obj({
              "comment", "verification", "encrypted", "owner", "files"])
 
 PHYSICAL_DISK = obj({
-    "id": {"type": "string", "description": "instance-node-disk-device, e.g. lab-pve1-disk-nvme0n1"},
+    "id": {"type": "string", "description": "instance-node-disk-serial (or -device without a serial), "
+                                           "e.g. lab-pve1-disk-s69enf0r123456"},
     "node": STRING, "instance": STRING, "devPath": STRING, "model": nullable("string"), "serial": nullable("string"),
     "vendor": nullable("string"), "wwn": nullable("string"),
     "type": {"type": "string", "description": "hdd, ssd, nvme, usb or unknown, as Proxmox reports it"},

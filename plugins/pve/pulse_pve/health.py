@@ -66,6 +66,7 @@ def _wearout(value: Any) -> int | None:
 def disks_from_list(instance: str, node: str, items: Any) -> list[PhysicalDisk]:
     """Normalize ``/nodes/{node}/disks/list``; partitions and entries without a device path are skipped."""
     disks: list[PhysicalDisk] = []
+    seen: set[str] = set()
     for item in items if isinstance(items, list) else ():
         if not isinstance(item, Mapping) or item.get("parent"):
             continue
@@ -77,13 +78,19 @@ def disks_from_list(instance: str, node: str, items: Any) -> list[PhysicalDisk]:
         if osd is not None and osd >= 0 and osd not in osd_ids:
             osd_ids.insert(0, osd)
         rpm = as_int(item.get("rpm"))
+        serial = _text(item.get("serial"))
+        disk_id = physical_disk_id(instance, node, devpath, serial)
+        if disk_id in seen:
+            # Multipath shows one disk under several device paths with the same serial.
+            disk_id = physical_disk_id(instance, node, devpath)
+        seen.add(disk_id)
         disks.append(PhysicalDisk(
-            id=physical_disk_id(instance, node, devpath),
+            id=disk_id,
             node=node,
             instance=instance,
             devpath=devpath,
             model=_text(item.get("model")),
-            serial=_text(item.get("serial")),
+            serial=serial,
             vendor=_text(item.get("vendor")),
             wwn=_text(item.get("wwn")),
             type=(_text(item.get("type")) or "unknown").lower(),

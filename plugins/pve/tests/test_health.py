@@ -42,7 +42,8 @@ def test_disks_from_list_normalizes_fields():
     disks = disks_from_list("lab", "pve1", DISK_LIST)
     assert [disk.devpath for disk in disks] == ["/dev/nvme0n1", "/dev/sda", "/dev/sdb", "/dev/sdc"]
     nvme, hdd, ssd, usb = disks
-    assert nvme.id == "lab-pve1-disk-nvme0n1"
+    assert nvme.id == "lab-pve1-disk-s69enf0r123456"
+    assert ssd.id == "lab-pve1-disk-sdb"
     assert nvme.size == 2000398934016
     assert nvme.wearout == 97
     assert nvme.osd_ids == [3]
@@ -56,6 +57,12 @@ def test_disks_from_list_normalizes_fields():
     assert ssd.serial is None
     assert usb.failed is None
     assert usb.health == "UNKNOWN"
+
+
+def test_disks_from_list_multipath_ids_unique():
+    paths = [{"devpath": f"/dev/sd{letter}", "serial": "SAME123", "size": 1, "health": "OK"} for letter in "ab"]
+    disks = disks_from_list("lab", "pve1", paths)
+    assert [disk.id for disk in disks] == ["lab-pve1-disk-same123", "lab-pve1-disk-sdb"]
 
 
 def test_disks_from_list_rejects_non_lists():
@@ -217,8 +224,9 @@ async def test_simulator_faults_reach_the_model():
             result = await source.poll()
         finally:
             await source.aclose()
-    failed = [disk.id for disk in result.physical_disks if disk.failed]
-    assert failed == ["sim-pve1-disk-sdb"]
+    failed = [(disk.node, disk.devpath) for disk in result.physical_disks if disk.failed]
+    assert failed == [("pve1", "/dev/sdb")]
+    assert len({disk.id for disk in result.physical_disks}) == 12
     assert len(result.physical_disks) == 12
     wear = {disk.type: disk.wearout for disk in result.physical_disks if disk.node == "pve2"}
     assert wear["hdd"] is None
@@ -250,7 +258,10 @@ async def test_simulator_changes_show_next_cycle():
             second = await source.poll()
         finally:
             await source.aclose()
-    assert [disk.id for disk in second.physical_disks if disk.failed] == ["sim-pve2-disk-nvme0n1"]
+    assert [(disk.node, disk.devpath) for disk in second.physical_disks if disk.failed] == [("pve2", "/dev/nvme0n1")]
+    # The id comes from the serial number, so it is the same disk as in the first poll.
+    before = {(disk.node, disk.devpath): disk.id for disk in first.physical_disks}
+    assert {(disk.node, disk.devpath): disk.id for disk in second.physical_disks} == before
     assert second.ceph_clusters[0].health == "HEALTH_ERR"
     failing = {item.job_id: (item.fail_count, item.error) for item in second.replication_jobs if item.fail_count}
     assert failing == {job: (2, "no space left on device")}
@@ -318,10 +329,12 @@ async def test_simulator_failing_disk_raises_alert(tmp_path):
                 await source.aclose()
         assert [(event.event, event.alert.type) for event in events] == [("alert", "failed")]
         alert = events[0].alert
-        assert alert.resource_id == "sim-pve3-disk-sdb"
+        failed_disk = next(disk for disk in state.all("physical_disks") if disk.failed)
+        assert (failed_disk.node, failed_disk.devpath) == ("pve3", "/dev/sdb")
+        assert alert.resource_id == failed_disk.id
         assert alert.level == "critical"
         assert alert.message.startswith("Disk /dev/sdb on pve3: SMART health failed")
-        assert [item["id"] for item in state.to_api()["physicalDisks"] if item["failed"]] == ["sim-pve3-disk-sdb"]
+        assert [item["id"] for item in state.to_api()["physicalDisks"] if item["failed"]] == [failed_disk.id]
         assert [saved.id for saved in await storage.load_active_alerts()] == [alert.id]
     finally:
         await storage.aclose()
