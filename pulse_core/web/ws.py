@@ -176,6 +176,9 @@ async def ws() -> None:
     finally:
         hub.unregister(client)
         client.send_channel.close()
+        # Closing the last receive channel discards the queued messages (each a full state, as large as
+        # /api/state) now, instead of when the collector frees this connection's reference cycles.
+        client.receive_channel.close()
     if client.dropped:
         with trio.move_on_after(1) as scope:
             scope.shield = True

@@ -10,6 +10,7 @@ from trio_websocket import open_websocket_url
 
 from pulse_core.daemon import Daemon
 from pulse_core.state import State
+from pulse_core.testing.fixtures import wait_until
 from pulse_core.web.ws import WebSocketHub
 
 
@@ -64,6 +65,24 @@ async def test_stalled_client_is_dropped_and_others_keep_receiving() -> None:
     assert stalled not in hub.clients
     assert len(received) == 5
     assert all(json.loads(text)["type"] == "rawData" for text in received)
+
+
+async def test_dropped_connection_discards_queued_states(live: Daemon) -> None:
+    hub: WebSocketHub = live.app.extensions["pulse_ws_hub"]
+    async with open_websocket_url(ws_url(live), max_message_size=16 * 1024 * 1024) as ws:
+        await ws.get_message()
+        await wait_until(lambda: bool(hub.clients))
+        (client,) = hub.clients
+        # No checkpoint between the offers: the waiting handler takes at most one, the next ones fill the
+        # queue, and the last one drops the client with its queue still full.
+        for _ in range(hub.client_buffer + 2):
+            hub.offer(client, hub.update_for(client))
+        assert client.dropped is True
+        await wait_until(lambda: client.send_channel.statistics().open_send_channels == 0)
+
+    statistics = client.send_channel.statistics()
+    assert statistics.open_receive_channels == 0
+    assert statistics.current_buffer_used == 0
 
 
 async def test_broadcast_reuses_one_message_per_version() -> None:
