@@ -53,7 +53,7 @@ from pulse_pve.client import (
     TokenAuth,
 )
 from pulse_pve.health import HealthCollector
-from pulse_pve.resources import ResourceRecord, decode_resources, guest_from_record, record_as_dict
+from pulse_pve.resources import GuestBuilder, ResourceRecord, decode_resources, record_as_dict
 from pulse_pve.settings import PVEConfig
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,7 @@ class PVESource:
         self._limiter = trio.CapacityLimiter(config.cadences.concurrency)
         self.topology = Topology()
         self._rates = nz.RateTracker()
+        self._guest_builder = GuestBuilder(self.instance, self._rates)
         self._details: dict[int, GuestDetail] = {}
         self._last_guests: dict[int, Guest] = {}
         self._last_nodes: dict[str, Node] = {}
@@ -626,8 +627,9 @@ class PVESource:
         return offline
 
     def _build_guests(self, items: list[dict[str, Any] | ResourceRecord], offline: set[str], now: float) -> list[Guest]:
-        # Every guest brings about eight new container objects (the guest, its
-        # Usage values and lists), and all of them live until the next poll.
+        # Every guest built afresh brings about eight new container objects (the
+        # guest, its Usage values and lists), and all of them live until the next
+        # poll. GuestBuilder reuses unchanged guests, but running VMs are new.
         # With CPython's default thresholds (700, 10, 10), 2,500 guests set off
         # about 30 young collections per poll. Every tenth young collection
         # also collects the middle generation, and every tenth of those the
@@ -643,7 +645,7 @@ class PVESource:
         for item in items:
             if type(item) is ResourceRecord:
                 if not offline or (item.node or "") not in offline:
-                    guest = guest_from_record(self.instance, item, now, self._rates)
+                    guest = self._guest_builder.build(item, now)
                     if guest is not None:
                         guests.append(guest)
                     continue
@@ -671,6 +673,7 @@ class PVESource:
             guest = nz.guest_from_resource(self.instance, item, now, self._rates)
             if guest is not None:
                 guests.append(guest)
+        self._guest_builder.finish()
         guests.sort(key=lambda guest: guest.vmid)
         return guests
 

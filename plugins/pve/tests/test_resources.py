@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from pulse_pve import normalize as nz
-from pulse_pve.resources import decode_resources, guest_from_record, record_as_dict
+from pulse_pve.resources import GuestBuilder, decode_resources, guest_from_record, record_as_dict
 from pulse_pve.source import _collector_paused
 
 GiB = 1024**3
@@ -189,3 +189,109 @@ def test_rate_kinds_share_keys_safely():
     assert rates.rates("g", (5, 6, 7, 8), 110.0, 20) == (None, None, None, None)
     assert rates.guest_rates("g", 15, 16, 17, 18, 120.0, 30) == (None, None, None, None)
     assert rates.guest_rates("g", 25, 26, 27, 28, 130.0, 40) == (1.0, 1.0, 1.0, 1.0)
+
+
+def _builder_polls(resources: Any) -> list[list[dict[str, Any]]]:
+    """Four polls of five guests: counters move, then state, tags, node and memory change."""
+    first = [
+        resources.guest(100, "pve1"),
+        resources.guest(101, "pve1", kind="lxc", disk=2 * GiB),
+        resources.guest(102, "pve1", status="stopped"),
+        resources.guest(103, "pve2", kind="lxc", status="stopped", tags="web;prod"),
+        resources.guest(104, "pve2", status="stopped", template=1),
+    ]
+    second = [dict(item) for item in first]
+    for item in second:
+        if item["status"] == "running":
+            item.update(netin=item["netin"] + 5000, diskwrite=item["diskwrite"] + 800, uptime=item["uptime"] + 10,
+                        cpu=0.5, mem=item["mem"] + 4096)
+    second[1]["disk"] = 3 * GiB
+    third = [dict(item) for item in second]
+    third[1].update(status="stopped", cpu=0, uptime=0)
+    third[2]["node"] = "pve2"
+    third[3]["tags"] = "web"
+    third[4]["maxmem"] = 8 * GiB
+    fourth = [dict(item) for item in third]
+    fourth[1].update(status="running", cpu=0.1, uptime=5, mem=GiB)
+    return [first, second, third, fourth]
+
+
+def test_builder_equals_fresh_builds(resources):
+    builder = GuestBuilder("lab", nz.RateTracker())
+    fresh_rates = nz.RateTracker()
+    for number, items in enumerate(_builder_polls(resources)):
+        now = 1000.0 + 10 * number
+        records = decode_resources(_body(items))
+        assert records is not None
+        built = [builder.build(record, now) for record in records]
+        builder.finish()
+        fresh = [guest_from_record("lab", record, now, fresh_rates) for record in records]
+        assert built == fresh, f"poll {number + 1}"
+
+
+def test_builder_reuses_only_unchanged_guests(resources):
+    builder = GuestBuilder("lab", nz.RateTracker())
+    polls = []
+    for number, items in enumerate(_builder_polls(resources)):
+        records = decode_resources(_body(items))
+        assert records is not None
+        polls.append({guest.vmid: guest for guest in (builder.build(record, 1000.0 + 10 * number) for record in records)})
+        builder.finish()
+    first, second, third, fourth = polls
+    # A running VM is always a new object: detail calls replace its fields later.
+    assert second[100] is not first[100]
+    # Counters and usage moved, configuration did not: the same object, updated.
+    assert second[101] is first[101]
+    assert second[101].disk.used == 3 * GiB
+    assert second[101].last_seen == 1010.0
+    assert second[102] is first[102]
+    assert second[104] is first[104]
+    # State, node, tags and memory size changes each build a new guest.
+    assert third[101] is not second[101]
+    assert third[102] is not second[102]
+    assert third[103] is not second[103]
+    assert third[104] is not second[104]
+    assert fourth[101] is not third[101]
+    assert fourth[103] is third[103]
+
+
+def test_builder_rebuilds_stale_and_repeated_guests(resources):
+    builder = GuestBuilder("lab", nz.RateTracker())
+    records = decode_resources(_body([resources.guest(101, "pve1", kind="lxc")]))
+    assert records is not None
+    first = builder.build(records[0], 1000.0)
+    builder.finish()
+    # A failed poll makes the core mark its last guests stale, in place.
+    assert first is not None
+    first.stale = True
+    second = builder.build(records[0], 1010.0)
+    assert second is not first
+    assert second is not None and not second.stale
+    # The same vmid twice in one response must not give one object twice.
+    builder.finish()
+    twice = [builder.build(records[0], 1020.0), builder.build(records[0], 1020.0)]
+    assert twice[0] is second
+    assert twice[1] is not second
+    assert twice[1].vmid == 101
+
+
+async def test_poll_reuses_container_across_polls(fake_pve, make_source, pve_cluster, resources):
+    pve_cluster(fake_pve, ["pve1"])
+    items = [resources.node("pve1"), resources.guest(100, "pve1"), resources.guest(101, "pve1", kind="lxc")]
+    fake_pve.set("/cluster/resources", items)
+    now = [5000.0]
+    source = make_source(clock=lambda: now[0])
+    first = await source.poll()
+    moved = [dict(item) for item in items]
+    moved[2].update(netin=moved[2]["netin"] + 10_000, mem=2 * GiB)
+    fake_pve.set("/cluster/resources", moved)
+    now[0] = 5010.0
+    second = await source.poll()
+    assert second.guests[1] is first.guests[1]
+    assert second.guests[1].memory.used == 2 * GiB
+    assert second.guests[1].net_in == 1000.0
+    assert second.guests[0] is not first.guests[0]
+    # A new source reads the moved body first, so only its rates differ.
+    fresh = (await make_source(clock=lambda: 5010.0).poll()).guests[1]
+    fresh.net_in, fresh.net_out, fresh.disk_read, fresh.disk_write = 1000.0, 0.0, 0.0, 0.0
+    assert fresh == second.guests[1]
