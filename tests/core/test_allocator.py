@@ -1,4 +1,4 @@
-"""glibc malloc tuning: the fixed mmap threshold, heap trimming, and doing nothing off glibc."""
+"""Memory tuning: glibc malloc settings (nothing off glibc) and the daemon's garbage collection schedule."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 import trio
 
 from pulse_core import allocator
-from pulse_core.daemon import collect_garbage_periodically
+from pulse_core.daemon import collect_garbage_periodically, freeze_startup_objects
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +120,16 @@ async def test_periodic_collection_frees_cycles(autojump_clock: trio.testing.Moc
     finally:
         if enabled:
             gc.enable()
+
+
+def test_startup_freeze_runs_once() -> None:
+    gc.unfreeze()
+
+    freeze_startup_objects()
+    frozen = gc.get_freeze_count()
+    later = [Cycle() for _ in range(10)]
+    freeze_startup_objects()
+
+    assert frozen > 0
+    assert gc.get_freeze_count() == frozen
+    assert later
