@@ -60,6 +60,7 @@ import trio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pulse_core import allocator  # noqa: E402
 from pulse_core.simulator import Scenario, open_simulator  # noqa: E402
 from pulse_core.simulator.scenario import PBSScenario  # noqa: E402
 
@@ -353,6 +354,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "rss_before_daemon_mb": rss_before / 2**20, "warmup_polls": rows[warm_index]["polls"],
         "warmup_rss_mb": warm_rss / 2**20, "end_rss_mb": end_rss / 2**20,
         "growth_percent": (end_rss - warm_rss) / warm_rss * 100,
+        **period_medians(rows, warm_index),
         "anon_growth_mb": (statistics.median(row["rss_anon_bytes"] for row in rows[-5:])
                            - statistics.median(row["rss_anon_bytes"] for row in rows[warm_index:warm_index + 5])) / 2**20,
         "peak_rss_mb": max(r["rss_bytes"] for r in rows) / 2**20,
@@ -381,7 +383,7 @@ class FullCollectionTimer:
 
 
 def measure_full_collection() -> dict[str, float]:
-    """Run a full garbage collection at the end of the soak and return what it gave back, in MB.
+    """Run a full garbage collection and then malloc_trim at the end of the soak; return what each gave back.
 
     Memory that only a full collection frees is garbage in reference cycles waiting
     for the collector, not a leak.
@@ -390,10 +392,28 @@ def measure_full_collection() -> dict[str, float]:
     unreachable = gc.collect()
     rss_after, malloc_after = rss_bytes(), malloc_status()
     freed = {"full_gc_unreachable_objects": float(unreachable), "full_gc_rss_drop_mb": (rss_before - rss_after) / 2**20}
+    if allocator.glibc() is not None:
+        allocator.trim_heap()
+        freed["malloc_trim_rss_drop_mb"] = (rss_after - rss_bytes()) / 2**20
     if malloc_before:
         in_use = ("malloc_used_bytes", "malloc_mmap_bytes")
         freed["full_gc_malloc_freed_mb"] = sum(malloc_before[n] - malloc_after[n] for n in in_use) / 2**20
     return freed
+
+
+def period_medians(rows: list[dict[str, Any]], warm_index: int) -> dict[str, float]:
+    """Return warm-up and end RSS as medians over two full-collection periods, and the growth between them.
+
+    The daemon's scheduled full collection makes RSS a sawtooth with its period, so a 25 s
+    window measures where in the cycle it fell as much as the level. Two whole periods do not.
+    """
+    from pulse_core.daemon import FULL_COLLECTION_SECONDS
+
+    count = max(5, round(2 * FULL_COLLECTION_SECONDS / SAMPLE_SECONDS))
+    warm = statistics.median(row["rss_bytes"] for row in rows[warm_index:warm_index + count])
+    end = statistics.median(row["rss_bytes"] for row in rows[-count:])
+    return {"warmup_rss_2_periods_mb": warm / 2**20, "end_rss_2_periods_mb": end / 2**20,
+            "growth_2_periods_percent": (end - warm) / warm * 100}
 
 
 def median_growth(rows: list[dict[str, Any]], warm_index: int, name: str) -> float:
