@@ -275,6 +275,18 @@ def test_builder_rebuilds_stale_and_repeated_guests(resources):
     assert twice[1].vmid == 101
 
 
+def test_builder_rebuilds_unnamed_guest(resources):
+    builder = GuestBuilder("lab", nz.RateTracker())
+    records = decode_resources(_body([resources.guest(101, "pve1", kind="lxc", name="")]))
+    assert records is not None
+    first = builder.build(records[0], 1000.0)
+    builder.finish()
+    second = builder.build(records[0], 1010.0)
+    assert first is not None and first.name == "CT101"
+    assert second is not first
+    assert second is not None and second.name == "CT101"
+
+
 async def test_poll_reuses_container_across_polls(fake_pve, make_source, pve_cluster, resources):
     pve_cluster(fake_pve, ["pve1"])
     items = [resources.node("pve1"), resources.guest(100, "pve1"), resources.guest(101, "pve1", kind="lxc")]
