@@ -1,8 +1,8 @@
 """Benchmarks of the SQLite storage backend (storage_sqlite plugin).
 
-    .venv/bin/python bench/bench_storage.py [ingest] [queries] [size] [idle]
+    .venv/bin/python bench/bench_storage.py [ingest] [queries] [size] [idle] [codecs]
 
-With no argument every benchmark runs. Each prints a Markdown table row per
+With no argument the first four run (``codecs`` only on request). Each prints a Markdown table row per
 measurement. Time is simulated with an injected clock; CPU is measured with
 ``time.process_time()``, which counts the worker threads too.
 """
@@ -10,6 +10,7 @@ measurement. Time is simulated with an injected clock; CPU is measured with
 from __future__ import annotations
 
 import argparse
+import lzma
 import math
 import random
 import sqlite3
@@ -17,9 +18,11 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import orjson
 import trio
 from pulse_core import Sample
@@ -126,7 +129,10 @@ def _synthetic_buckets(rng: random.Random, start: int, bucket: int, size: int) -
 
 
 async def build_history(path: Path, guests: int, until: int) -> None:
-    """Write 2 days of 1-minute and 7 days of 15-minute and 1-hour rows for every series, up to ``until``.
+    """Write 2 days of 1-minute and 7 days of 15-minute rows for every series, up to ``until``.
+
+    There are no 1-hour rows: the backend writes them only for time that the
+    15-minute rows no longer cover, and reads the 1-hour tier from those rows.
 
     Rows are encoded by the backend's codec from a pool of 32 distinct random
     walks per block start, so the file has the real layout and row sizes
@@ -144,7 +150,7 @@ async def build_history(path: Path, guests: int, until: int) -> None:
     conn.executemany("INSERT INTO series (resource, metric) VALUES (?, ?)", series)
     ids = [sid for (sid,) in conn.execute("SELECT id FROM series ORDER BY id")]
     hour_end = until - until % HOUR
-    for tier, days, end in ((TIERS[1], 2, until), (TIERS[2], 7, hour_end), (TIERS[3], 7, hour_end)):
+    for tier, days, end in ((TIERS[1], 2, until), (TIERS[2], 7, hour_end)):
         for start in range(end - end % tier.span - days * DAY, end, tier.span):
             # The row of the current day holds only the hours completed so far, as in a running system.
             filled = min(tier.buckets_per_block, (end - start) // tier.bucket)
@@ -158,7 +164,8 @@ async def build_history(path: Path, guests: int, until: int) -> None:
                 [(tier.index, start, sid, pool[sid % 32]) for sid in ids],
             )
             conn.commit()
-    flushed = {0: until, 1: until, 2: hour_end, 3: hour_end}
+    first_quarter = hour_end - hour_end % TIERS[2].span - 7 * DAY
+    flushed = {0: until, 1: until, 2: hour_end, 3: first_quarter}
     conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [(f"flushed_{k}", v) for k, v in flushed.items()])
     conn.commit()
     conn.close()
@@ -243,11 +250,19 @@ class SteadyLoad(GuestLoad):
 
 
 async def bench_size(guests: int, days: float, target_guests: int, steady: bool = False) -> None:
-    """Run ``days`` of 10 s polls for ``guests``, then extrapolate the 90-day file for ``target_guests``."""
+    """Run ``days`` of 10 s polls for ``guests``, then extrapolate the 90-day file for ``target_guests``.
+
+    The 15-minute retention is cut to one day for the run, so that pruning
+    folds aged 15-minute rows into 1-hour rows (as it does after 30 days in
+    production) and the run measures real 1-hour rows. Row sizes do not
+    depend on how long rows are kept.
+    """
+    if days < 3:
+        raise SystemExit(f"--size-days must be at least 3 so that 1-hour rows get written, got {days:g}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pulse.db"
         clock = Clock(START)
-        storage = SqliteStorage(path, SqliteStorageSettings(), clock=clock)
+        storage = SqliteStorage(path, SqliteStorageSettings(quarter_hour_retention_days=1), clock=clock)
         await storage.open()
         load = SteadyLoad(guests) if steady else GuestLoad(guests)
         t0 = time.perf_counter()
@@ -278,8 +293,12 @@ async def bench_size(guests: int, days: float, target_guests: int, steady: bool 
     for tier, retention in zip(TIERS, retentions):
         count, blob = per_tier.get(tier.index, (0, 0))
         if not count:
-            continue
-        rows_per_series = math.ceil(retention / tier.span) + 1
+            raise SystemExit(f"the size run stored no {tier.name} rows; run more --size-days")
+        kept = retention
+        if tier.index == 3:
+            # 1-hour rows exist only for the time the 15-minute tier no longer covers.
+            kept = max(0.0, retention - retentions[2])
+        rows_per_series = math.ceil(kept / tier.span) + 1 if kept else 0
         row_bytes = blob / count + key_and_cell
         tier_bytes = target_series * rows_per_series * row_bytes * page_overhead
         total += tier_bytes
@@ -290,6 +309,89 @@ async def bench_size(guests: int, days: float, target_guests: int, steady: bool 
         f"from {days:g} simulated days of 10 s polls for {guests} guests ({series:,} series, {elapsed:.0f} s); "
         f"file {stats['file_bytes'] / 1e6:.1f} MB = {page_overhead:.2f} x modeled rows; " + ", ".join(parts),
     )
+
+
+# --- rollup encodings --------------------------------------------------------------------------------
+
+
+def _float24_blob(counts: np.ndarray, floats: np.ndarray) -> bytes:
+    """Encode a rollup row in the first blob format: zlib of count planes and float32 high-byte planes."""
+    count_bytes = counts.astype("<u2").view(np.uint8).reshape(-1, 2).T.tobytes()
+    float_bytes = floats.astype("<f4").view(np.uint8).reshape(-1, 4)[:, 1:].T.tobytes()
+    return zlib.compress(b"\x02" + count_bytes + float_bytes, 6)
+
+
+def _zigzag(values: np.ndarray) -> np.ndarray:
+    return np.where(values >= 0, 2 * values, -2 * values - 1)
+
+
+def _code_planes(codes: np.ndarray) -> bytes:
+    return codes.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3].T.tobytes()
+
+
+def _signed_codes(values: np.ndarray) -> np.ndarray:
+    """Return the codec's 10-bit codes of ``values`` as signed integers (the sign is bit 18), so differences are small."""
+    codes = codec.round_rollup_values(values).astype(np.int64)
+    return np.where(codes >= 1 << 18, -(codes & 0x3FFFF), codes)
+
+
+def _raw_deflate(body: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return b"\x04" + compressor.compress(body) + compressor.flush()
+
+
+def _entropy_bits(values: np.ndarray) -> float:
+    _, counts = np.unique(values, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def bench_codecs(guests: int, days: float) -> None:
+    """Bytes per rollup bucket of candidate encodings, on the varying load's 1-minute, 15-minute and 1-hour buckets.
+
+    Values come from ``GuestLoad``; buckets are computed with numpy from the
+    raw samples, so this measures encodings only, without the database.
+    """
+    load = GuestLoad(guests)
+    polls = int(days * DAY / 10)
+    samples = np.array([[sample.value for sample in load.poll(START + i * 10)] for i in range(polls)])
+    for tier in TIERS[1:]:
+        per_bucket = tier.bucket // 10
+        size = tier.buckets_per_block
+        rows = polls // per_bucket // size
+        if not rows:
+            row(f"Encodings, {tier.name} rows", "skipped", f"needs more than {days:g} simulated days")
+            continue
+        usable = rows * size * per_bucket
+        grouped = samples[:usable].reshape(rows * size, per_bucket, -1)
+        low, avg, high = grouped.min(axis=1), grouped.mean(axis=1), grouped.max(axis=1)
+        counts = np.full(size, per_bucket)
+        totals = {"first format (float24, zlib)": 0, "current (10 bits, planes, raw deflate)": 0,
+                  "10 bits, deltas of average, min/max from average": 0, "10 bits, planes, lzma": 0}
+        entropy = 0.0
+        for series in range(samples.shape[1]):
+            codes = [_signed_codes(column[:, series]) for column in (low, avg, high)]
+            entropy += _entropy_bits(np.diff(codes[1])) + _entropy_bits(codes[1] - codes[0]) + _entropy_bits(codes[2] - codes[1])
+            for r in range(rows):
+                part = slice(r * size, (r + 1) * size)
+                floats = np.concatenate([low[part, series], avg[part, series], high[part, series]])
+                count_planes = counts.astype("<u2").view(np.uint8).reshape(-1, 2).T.tobytes()
+                plain = count_planes + _code_planes(codec.round_rollup_values(floats))
+                deltas = np.concatenate([np.diff(codes[1][part], prepend=0), codes[1][part] - codes[0][part], codes[2][part] - codes[1][part]])
+                totals["first format (float24, zlib)"] += len(_float24_blob(counts, floats))
+                totals["current (10 bits, planes, raw deflate)"] += len(codec.encode_rollup(0, 1, size, [
+                    (slot, per_bucket, *values) for slot, values in enumerate(zip(low[part, series], avg[part, series], high[part, series]))
+                ]))
+                totals["10 bits, deltas of average, min/max from average"] += len(_raw_deflate(count_planes + _code_planes(_zigzag(deltas))))
+                totals["10 bits, planes, lzma"] += len(lzma.compress(plain, format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "preset": 6}])) + 1
+        buckets = rows * size * samples.shape[1]
+        for name, total in totals.items():
+            row(f"Encodings, {tier.name} rows of {size} buckets: {name}", f"{total / buckets:.2f} B/bucket", f"{total / (rows * samples.shape[1]):.0f} B/row")
+        row(
+            f"Encodings, {tier.name}: order-0 entropy of the 10-bit codes",
+            f"{entropy / samples.shape[1] / 8:.2f} B/bucket",
+            "average deltas plus min and max offsets, estimated per series from the values, so low where a series has few buckets",
+        )
 
 
 # --- bytes written when idle ----------------------------------------------------------------------------
@@ -342,9 +444,11 @@ def main() -> None:
     parser.add_argument("--ingest-hours", type=float, default=2.0, help="simulated hours of ingest (default 2)")
     parser.add_argument("--runs", type=int, default=20, help="repetitions of each query (default 20)")
     parser.add_argument("--size-guests", type=int, default=100, help="guests in the accelerated size run (default 100)")
-    parser.add_argument("--size-days", type=float, default=3.0, help="simulated days of the size run (default 3)")
+    parser.add_argument("--size-days", type=float, default=3.0, help="simulated days of the size run, at least 3 (default 3)")
     parser.add_argument("--steady", action="store_true", help="size run with constant values instead of varying ones")
     parser.add_argument("--idle-hours", type=float, default=6.0, help="simulated hours measured when idle (default 6)")
+    parser.add_argument("--codec-guests", type=int, default=10, help="guests whose values the codecs benchmark encodes (default 10)")
+    parser.add_argument("--codec-days", type=float, default=7.0, help="simulated days of values for the codecs benchmark (default 7)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}", flush=True)
     print("| Measurement | Result | Notes |\n| --- | --- | --- |", flush=True)
@@ -357,8 +461,10 @@ def main() -> None:
             trio.run(bench_size, args.size_guests, args.size_days, args.guests, args.steady)
         elif name == "idle":
             trio.run(bench_idle, args.idle_hours)
+        elif name == "codecs":
+            bench_codecs(args.codec_guests, args.codec_days)
         else:
-            parser.error(f"unknown benchmark {name!r}: choose from ingest, queries, size, idle")
+            parser.error(f"unknown benchmark {name!r}: choose from ingest, queries, size, idle, codecs")
 
 
 if __name__ == "__main__":
