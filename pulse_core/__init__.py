@@ -79,6 +79,7 @@ from pulse_core.sources.https import (  # noqa: E402
 )
 from pulse_core.sources.proxmox_auth import (  # noqa: E402
     ProxmoxProduct,
+    auth_failed,
     ProxmoxTicketAuth,
     ProxmoxTokenAuth,
 )

@@ -35,7 +35,10 @@ async def probe_certificate(
         der = await fetch_certificate(address, timeout)
     except (OSError, trio.TooSlowError, trio.BrokenResourceError) as exc:
         reason = "timed out" if isinstance(exc, trio.TooSlowError) else (getattr(exc, "strerror", None) or str(exc))
-        report.message = f"Cannot reach {address}: {reason}. Check the host, the port ({default_port}) and firewalls."
+        port = f"port {address.port}" if address.port == default_port else (
+            f"port {address.port} (the default is {default_port})"
+        )
+        report.message = f"Cannot reach {address}: {reason}. Check the host, the {port} and firewalls."
         return report
     except SourceError as exc:
         report.message = str(exc)

@@ -32,6 +32,17 @@ TICKET_LIFETIME = 2 * 3600.0
 TICKET_RENEW_AFTER = 1.5 * 3600.0
 
 
+def auth_failed(label: str, server_message: str, credentials: str) -> SourceAuthError:
+    """Build the error for a 401: where, the server's own reason when it adds one, and what to check.
+
+    Proxmox answers a bad password with "authentication failure", which only
+    restates the error, so such a reason is left out.
+    """
+    reason = server_message.strip()
+    detail = f" ({reason})" if reason and "authentication fail" not in reason.lower() else ""
+    return SourceAuthError(f"{label}: authentication failed{detail}; check the {credentials}")
+
+
 @dataclass(frozen=True, slots=True)
 class ProxmoxProduct:
     """The constants in which the PVE and PBS APIs differ."""

@@ -82,3 +82,12 @@ def test_tls_reason_is_never_empty():
     bare = httpx.ConnectError("")
     bare.__cause__ = ssl.SSLError()
     assert str(transport_error(bare, label="pve1", method="GET", path="/", limit=5, tls=tls)).endswith(": SSLError")
+
+
+def test_auth_failure_quotes_only_a_new_reason():
+    from pulse_core import auth_failed
+
+    restated = auth_failed("pve1", "authentication failure", "API token")
+    assert str(restated) == "pve1: authentication failed; check the API token"
+    expired = auth_failed("pve1", "ticket expired", "user root@pam and password")
+    assert str(expired) == "pve1: authentication failed (ticket expired); check the user root@pam and password"

@@ -286,7 +286,8 @@ async def test_register_rejects_other_host(daemon_factory, sim) -> None:
     assert other_host.status_code == 400
     assert other_host.json()["error"].startswith(f"host: the setup code was issued for {sim.pve_url}")
     assert bad_token.status_code == 400
-    assert bad_token.json()["error"].startswith("connection test failed: Authentication failed")
+    assert bad_token.json()["error"].startswith("connection test failed: ")
+    assert "authentication failed; check the API token" in bad_token.json()["error"]
     assert await configured_nodes(daemon) == []
 
 

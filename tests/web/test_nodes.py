@@ -81,13 +81,15 @@ async def test_connection_test_reports_success(client: httpx.AsyncClient, sim: A
 async def test_connection_test_reports_refused_port(client: httpx.AsyncClient, sim: Any) -> None:
     from .conftest import free_port
 
-    body = {**pve_body(sim), "host": f"https://127.0.0.1:{free_port()}"}
+    port = free_port()
+    body = {**pve_body(sim), "host": f"https://127.0.0.1:{port}"}
 
     response = await client.post("/api/config/nodes/test-connection", json=body)
 
     assert response.status_code == 200, response.text
     assert response.json()["ok"] is False
-    assert response.json()["message"]
+    # The hint names the port that was tried, and the product's default beside it.
+    assert f"Check the host, the port {port} (the default is 8006) and firewalls." in response.json()["message"]
 
 
 async def test_invalid_node_bodies_name_the_field(client: httpx.AsyncClient, sim: Any) -> None:

@@ -23,7 +23,7 @@ from pulse_core import (
     ProxmoxResponseError,
     ProxmoxTicketAuth,
     ProxmoxTokenAuth,
-    SourceAuthError,
+    auth_failed,
     SourcePermissionError,
     is_html,
 )
@@ -130,7 +130,7 @@ class PBSClient(ProxmoxClient):
                 credentials = f"API token {self.auth.token_id} and its secret"  # type: ignore[union-attr]
             else:
                 credentials = f"user {getattr(self.auth, 'user', '')} (with its realm) and password"
-            return SourceAuthError(f"{self.label}: authentication failed ({message}); check the {credentials}")
+            return auth_failed(self.label, message, credentials)
         if status == 403:
             return PBSPermissionError(f"{self.label}: permission denied for {method} {path}: {message}", path=path)
         if status == 404:

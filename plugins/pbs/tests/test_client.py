@@ -96,7 +96,7 @@ async def test_ticket_renews_after_a_401():
 async def test_wrong_token_is_an_auth_error():
     fake = FakePBS()
     source = source_for(fake, token_value="wrong")
-    with pytest.raises(SourceAuthError, match=r"authentication failed \(authentication failed\); check the API token"):
+    with pytest.raises(SourceAuthError, match=r"authentication failed; check the API token"):
         await source.poll()
 
 

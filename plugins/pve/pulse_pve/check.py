@@ -68,7 +68,7 @@ async def check_connection(source: PVESource) -> ConnectionReport:
         return report
     except SourceAuthError as exc:
         report.reachable = True
-        report.message = f"Authentication failed: {exc}"
+        report.message = str(exc)
         return report
     except SourceConnectError as exc:
         report.message = f"Cannot reach the API: {exc}"

@@ -26,7 +26,7 @@ from pulse_core import (
     ProxmoxResponseError,
     ProxmoxTicketAuth,
     ProxmoxTokenAuth,
-    SourceAuthError,
+    auth_failed,
     SourceConnectError,
     SourcePermissionError,
     TLSPolicy,  # noqa: F401  (re-exported for source.py)
@@ -148,7 +148,7 @@ class PVEClient(ProxmoxClient):
         message = _error_message(response)
         if status == 401:
             what = "API token" if self.auth.kind == "token" else f"user {getattr(self.auth, 'user', '')} and password"
-            return SourceAuthError(f"{self.label}: authentication failed ({message}); check the {what}")
+            return auth_failed(self.label, message, what)
         if status == 403:
             match = _PERM_RE.search(message)
             return PVEPermissionError(

@@ -50,7 +50,8 @@ async def test_connection_auth_failure(fake_pve, make_source):
     assert not report.ok
     assert report.reachable
     assert not report.authenticated
-    assert report.message.startswith("Authentication failed")
+    # The server's "authentication failure" only restates the error, so it is not quoted.
+    assert report.message.endswith(": authentication failed; check the API token")
 
 
 async def test_backups_and_vzdump_results_per_guest(fake_pve, make_source, pve_cluster, resources):
