@@ -32,24 +32,69 @@ def _number(value: float | None) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _escalated(alert: Alert) -> bool:
+    # The noise filter sends escalations as firing alerts marked with ``metadata["escalated"]``. A
+    # warning-to-critical rise after it (``metadata["raised"]``) is an ordinary firing again.
+    escalated = alert.metadata.get("escalated")
+    raised = alert.metadata.get("raised")
+    return escalated is not None and (raised is None or escalated >= raised)
+
+
+def _headline_level(alerts: list[Alert]) -> str:
+    return "critical" if any(alert.level == "critical" for alert in alerts) else "warning"
+
+
 def subject_for(notification: Notification) -> str:
+    """Compose the subject from the event and the alerts, so each word appears once.
+
+    The notification's ``title`` already carries words such as "Resolved:" or
+    "2 alerts firing" for webhooks, so prefixing it here would repeat them. A
+    single alert is named by its message, a group by its distinct resource names.
+    """
     if notification.event == "test":
         return "[Pulse] Test email"
-    count = len(notification.alerts)
-    if notification.event == "resolved":
-        prefix = "Resolved" if count == 1 else f"{count} alerts resolved"
-    elif count > 1:
-        levels = {alert.level for alert in notification.alerts}
-        prefix = f"{count} alerts ({'critical' if 'critical' in levels else 'warning'})"
+    alerts = notification.alerts
+    if not alerts:
+        return _one_line(f"[Pulse] {notification.title or 'Alert'}")[:250]
+
+    escalated = notification.event == "alert" and all(_escalated(alert) for alert in alerts)
+    if len(alerts) == 1:
+        alert = alerts[0]
+        if notification.event == "resolved":
+            label = "Resolved"
+        elif notification.event == "flapping":
+            label = "Flapping"
+        elif escalated:
+            label = f"Escalated ({alert.level})"
+        else:
+            label = alert.level.capitalize()
+        detail = alert.message or notification.title or alert.resource_name
     else:
-        prefix = notification.alerts[0].level.capitalize() if notification.alerts else "Alert"
-    title = notification.title or ", ".join(alert.resource_name for alert in notification.alerts)
-    return _one_line(f"[Pulse] {prefix}: {title}")[:250]
+        if notification.event == "resolved":
+            label = f"{len(alerts)} alerts resolved"
+        elif notification.event == "flapping":
+            label = f"{len(alerts)} alerts flapping"
+        elif escalated:
+            label = f"{len(alerts)} alerts escalated ({_headline_level(alerts)})"
+        else:
+            label = f"{len(alerts)} alerts firing ({_headline_level(alerts)})"
+        detail = ", ".join(dict.fromkeys(alert.resource_name for alert in alerts))
+    return _one_line(f"[Pulse] {label}: {detail}")[:250]
 
 
-def _alert_lines(alert: Alert, resolved: bool, now: float) -> list[str]:
+def state_of(notification: Notification, alert: Alert) -> str:
+    """Return the state both email parts show for ``alert``: resolved, info for a test, else its level."""
+    if notification.event == "resolved":
+        return "resolved"
+    if notification.event == "test":
+        return "info"
+    return alert.level
+
+
+def _alert_lines(alert: Alert, state: str, now: float) -> list[str]:
+    resolved = state == "resolved"
     where = ", ".join(part for part in (alert.resource_type, alert.node, alert.instance) if part)
-    lines = [f"[{'RESOLVED' if resolved else alert.level.upper()}] {alert.resource_name} ({where})", f"  {alert.message}"]
+    lines = [f"[{state.upper()}] {alert.resource_name} ({where})", f"  {alert.message}"]
     if alert.value is not None or alert.threshold is not None:
         lines.append(f"  Value: {_number(alert.value)}   Threshold: {_number(alert.threshold)}")
     end = alert.resolved_time if resolved and alert.resolved_time else now
@@ -69,7 +114,7 @@ def plain_body(notification: Notification) -> str:
         intro = f"{len(notification.alerts)} alerts are active:" if len(notification.alerts) > 1 else "An alert is active:"
     lines = [intro, ""]
     for alert in notification.alerts:
-        lines += _alert_lines(alert, resolved, notification.created)
+        lines += _alert_lines(alert, state_of(notification, alert), notification.created)
         lines.append("")
     lines.append(f"Sent by Pulse at {_when(notification.created)}")
     return "\n".join(lines)
@@ -79,12 +124,7 @@ def html_body(notification: Notification) -> str:
     resolved = notification.event == "resolved"
     rows = []
     for alert in notification.alerts:
-        if resolved:
-            state = "resolved"
-        elif notification.event == "test":
-            state = "info"
-        else:
-            state = alert.level
+        state = state_of(notification, alert)
         end = alert.resolved_time if resolved and alert.resolved_time else notification.created
         rows.append(
             "<tr>"

@@ -49,7 +49,7 @@ async def test_starttls_with_auth(starttls_server):
     message = parse(received)
     assert message["Reply-To"] == "noc@example.test"
     assert message["From"] == "Pulse <pulse@example.test>"
-    assert message["Subject"] == "[Pulse] Warning: web-01 cpu"
+    assert message["Subject"] == "[Pulse] Warning: VM web-01 CPU at 92% (threshold 80%)"
     assert message.get_body(("plain",)).get_content().startswith("An alert is active:")
     assert "<strong>vm-0</strong>" in message.get_body(("html",)).get_content()
 
@@ -59,7 +59,7 @@ async def test_implicit_tls_with_auth(implicit_tls_server):
     assert result.ok
     [received] = implicit_tls_server.handler.messages
     assert received.authenticated
-    assert parse(received)["Subject"] == "[Pulse] 3 alerts (warning): web-01 cpu"
+    assert parse(received)["Subject"] == "[Pulse] 3 alerts firing (warning): vm-0, vm-1, vm-2"
 
 
 async def test_relay_without_auth(relay_server):
@@ -73,7 +73,7 @@ async def test_relay_without_auth(relay_server):
     assert result.ok
     [received] = relay_server.handler.messages
     assert not received.authenticated
-    assert parse(received)["Subject"] == "[Pulse] Resolved: web-01 cpu"
+    assert parse(received)["Subject"] == "[Pulse] Resolved: VM web-01 CPU at 92% (threshold 80%)"
 
 
 async def test_wrong_password_shows_server_reply(starttls_server):
