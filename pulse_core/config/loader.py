@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -104,15 +106,51 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         _set_dotted(data, dotted, value)
 
 
-def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
-    """Turn pydantic's errors into one ``path: reason`` line each."""
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """Find the pydantic model inside an annotation such as ``Foo``, ``Foo | None`` or ``list[Foo]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is dict and len(args) == 2:
+        return _model_in(args[1])
+    for arg in args:
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """Return the keys that the model at ``loc`` (a pydantic error location) accepts."""
+    current = model
+    for part in loc[:-1]:
+        if current is None:
+            return []
+        if isinstance(part, int) or part not in current.model_fields:
+            continue  # a list index or a dict key: the item's model is already current
+        current = _model_in(current.model_fields[part].annotation)
+    if current is None:
+        return []
+    return [field.alias or name for name, field in current.model_fields.items()]
+
+
+def unknown_key_reason(key: str, known: list[str]) -> str:
+    """Say that ``key`` is unknown, suggesting the closest known key when one is close."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean {close[0]!r}? (see config.example.yaml)"
+    return "unknown key (check the spelling against config.example.yaml)"
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> list[str]:
+    """Turn pydantic's errors into one ``path: reason`` line each; ``model`` lets unknown keys get a suggestion."""
     lines = []
     for error in exc.errors():
         path = ".".join(str(part) for part in error["loc"])
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
         if error["type"] == "extra_forbidden":
-            reason = "unknown key (check the spelling against config.example.yaml)"
+            reason = unknown_key_reason(str(error["loc"][-1]), _keys_at(model, tuple(error["loc"])))
         elif error["type"] == "missing":
             reason = "required key is missing"
         else:
@@ -154,13 +192,13 @@ def load_config(
     section_data = {key: value for key, value in data.items() if key in section_models}
     for key in data:
         if key not in core_keys and key not in section_models:
-            problems.append(f"{key}: unknown key (check the spelling against config.example.yaml)")
+            problems.append(f"{key}: {unknown_key_reason(str(key), sorted(core_keys | set(section_models)))}")
 
     config: PulseConfig | None = None
     try:
         config = PulseConfig.model_validate(core_data)
     except ValidationError as exc:
-        problems.extend(format_validation_error(exc))
+        problems.extend(format_validation_error(exc, model=PulseConfig))
 
     sections: dict[str, Any] = {}
     for name, model in section_models.items():
@@ -170,7 +208,7 @@ def load_config(
         try:
             sections[name] = model.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(format_validation_error(exc, prefix=name))
+            problems.extend(format_validation_error(exc, prefix=name, model=model))
 
     if problems:
         raise ConfigError(problems)

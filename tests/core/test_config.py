@@ -88,6 +88,22 @@ def test_unknown_top_level_key(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("polling:\n  interval: 5\n",
+         "polling.interval: unknown key; did you mean 'interval_seconds'? (see config.example.yaml)"),
+        ("sever:\n  port: 7655\n", "sever: unknown key; did you mean 'server'? (see config.example.yaml)"),
+        ("nodes:\n  - type: pve\n    name: a\n    host: h\n    verifyssl: false\n",
+         "nodes.0.verifyssl: unknown key; did you mean 'verify_ssl'? (see config.example.yaml)"),
+    ],
+)
+def test_unknown_key_suggests_the_close_one(tmp_path, text, problem):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    assert info.value.problems == [problem]
+
+
 def test_yaml_syntax_error_names_line(tmp_path):
     path = write(tmp_path, "server:\n  port: [1\n")
     with pytest.raises(ConfigError) as info:
