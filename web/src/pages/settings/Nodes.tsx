@@ -1,9 +1,10 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { api } from "../../api";
 import { CopyButton, ErrorBox, Field, Notice, Section, StatusDot, useAction, useAsync } from "../../components/ui";
 import { formatAge, formatTime, nowSeconds } from "../../format";
 import { stateStore, useStore } from "../../store";
 import type { ConnectionHealth } from "../../types";
+import { touchesConnection } from "./nodeForm";
 
 /** Pick the node's connection status: live from the WebSocket state once polled, else as the list reported it. */
 function liveStatus(node: ConfiguredNode, health: ConnectionHealth | undefined) {
@@ -155,7 +156,16 @@ function NodeForm({ editing, onDone }: { editing: ConfiguredNode | null; onDone:
   const [report, setReport] = useState<TestReport | null>(null);
   const [problems, setProblems] = useState<string[]>([]);
   const action = useAction();
-  const set = (patch: Partial<FormState>) => setForm({ ...form, ...patch });
+  // Counts connection-field edits, so a test reply that arrives after an edit is dropped as stale.
+  const connectionEdits = useRef(0);
+  const set = (patch: Partial<FormState>) => {
+    setForm({ ...form, ...patch });
+    if (touchesConnection(patch)) {
+      connectionEdits.current += 1;
+      setReport(null);
+      action.setError(null);
+    }
+  };
   const prefix = editing ? `edit-${editing.id}` : "add";
 
   const test = () =>
@@ -166,7 +176,9 @@ function NodeForm({ editing, onDone }: { editing: ConfiguredNode | null; onDone:
       if (found.length) return;
       const body = toBody(form, editing !== null);
       if (editing) body.id = editing.id;
-      setReport(await api.post<TestReport>("/api/config/nodes/test-connection", body));
+      const startedAt = connectionEdits.current;
+      const reply = await api.post<TestReport>("/api/config/nodes/test-connection", body);
+      if (connectionEdits.current === startedAt) setReport(reply);
     });
   const save = () =>
     action.run(async () => {
