@@ -1,4 +1,5 @@
 import { useMemo, useState } from "preact/hooks";
+import { alertKind, alertKindOptions } from "../alertTypes";
 import { api } from "../api";
 import { ErrorBox, Notice, Section, useAction, useAsync } from "../components/ui";
 import { formatAge, formatTime, nowSeconds } from "../format";
@@ -23,7 +24,7 @@ function applyFilter(alerts: Alert[], filter: Filter): Alert[] {
   return alerts.filter(
     (alert) =>
       (filter.level === "all" || alert.level === filter.level) &&
-      (filter.type === "all" || alert.type === filter.type) &&
+      (filter.type === "all" || alertKind(alert) === filter.type) &&
       (filter.acknowledged === "all" || alert.acknowledged === (filter.acknowledged === "yes")) &&
       (text === "" ||
         alert.resourceName.toLowerCase().includes(text) ||
@@ -33,7 +34,7 @@ function applyFilter(alerts: Alert[], filter: Filter): Alert[] {
   );
 }
 
-function FilterBar({ filter, onChange, types }: { filter: Filter; onChange: (filter: Filter) => void; types: string[] }) {
+function FilterBar({ filter, onChange, types }: { filter: Filter; onChange: (filter: Filter) => void; types: [string, string][] }) {
   return (
     <div class="filters-row" role="search" aria-label="Filter alerts">
       <label>
@@ -48,9 +49,9 @@ function FilterBar({ filter, onChange, types }: { filter: Filter; onChange: (fil
         Type{" "}
         <select value={filter.type} onChange={(event) => onChange({ ...filter, type: event.currentTarget.value })}>
           <option value="all">All</option>
-          {types.map((type) => (
-            <option key={type} value={type}>
-              {type}
+          {types.map(([kind, label]) => (
+            <option key={kind} value={kind}>
+              {label}
             </option>
           ))}
         </select>
@@ -89,10 +90,7 @@ export function AlertsPage() {
   const history = useAsync((signal) => api.get<AlertsResponse>("/api/notifications/alerts?limit=500", signal), []);
 
   const active = useMemo(() => [...state.activeAlerts].sort((a, b) => (b.startTime ?? 0) - (a.startTime ?? 0)), [state.activeAlerts]);
-  const types = useMemo(
-    () => [...new Set([...active, ...(history.data?.history ?? [])].map((alert) => alert.type))].sort(),
-    [active, history.data],
-  );
+  const types = useMemo(() => alertKindOptions([...active, ...(history.data?.history ?? [])]), [active, history.data]);
   const visibleActive = applyFilter(active, filter);
   const visibleHistory = applyFilter(history.data?.history ?? [], filter);
 
