@@ -137,8 +137,7 @@ async def test_401_auth_error_without_secret():
         await client.get("/cluster/resources")
     text = str(info.value)
     assert "pve1.example:8006" in text
-    assert "authentication failure" in text
-    assert "API token" in text
+    assert text == "pve1.example:8006: authentication failed; check the API token"
     assert SECRET not in text
 
 
@@ -246,7 +245,7 @@ async def test_one_relogin_on_unexpected_401(mock_clock):
 
 async def test_wrong_password_is_auth_error(mock_clock):
     client = _client(TicketServer(mock_clock), TicketAuth("monitor@pve", "wrong"))
-    with pytest.raises(SourceAuthError, match="authentication failure"):
+    with pytest.raises(SourceAuthError, match="authentication failed; check the user"):
         await client.get("/cluster/resources")
 
 
