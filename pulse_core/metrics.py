@@ -80,6 +80,8 @@ class StateCollector:
         for node in state.all("nodes"):
             labels = [node.id, node.name, node.instance]
             node_up.add_metric(labels, 1 if node.status == "online" and not node.stale else 0)
+            if node.stale:
+                continue  # last known values are not current; an absent series reads as unknown
             if node.cpu is not None:
                 node_cpu.add_metric(labels, node.cpu)
             _add_usage(*node_mem, labels, node.memory)
@@ -110,6 +112,10 @@ class StateCollector:
                 continue
             labels = [guest.id, guest.name, guest.node, guest.type, guest.instance]
             guest_up.add_metric(labels, 1 if guest.status == "running" and not guest.stale else 0)
+            if guest.id in newest_backup:
+                backup_age.add_metric(labels, max(0.0, now - newest_backup[guest.id]))
+            if guest.stale:
+                continue
             if guest.cpu is not None:
                 guest_cpu.add_metric(labels, guest.cpu)
             _add_usage(*guest_mem, labels, guest.memory)
@@ -118,14 +124,15 @@ class StateCollector:
                 value = getattr(guest, attr)
                 if value is not None:
                     family.add_metric(labels, value)
-            if guest.id in newest_backup:
-                backup_age.add_metric(labels, max(0.0, now - newest_backup[guest.id]))
+
         yield from (guest_up, guest_cpu, *guest_mem, *guest_disk, *rates.values(), backup_age)
 
         storage_labels = ["id", "name", "node", "type", "instance"]
         storage_mem = _usage_metrics("pulse_storage", "Storage", storage_labels)
         storage_ratio = GaugeMetricFamily("pulse_storage_usage_ratio", "Storage usage, 0 to 1", labels=storage_labels)
         for storage in state.all("storage"):
+            if storage.stale:
+                continue
             labels = [storage.id, storage.name, storage.node, storage.type, storage.instance]
             _add_usage(*storage_mem, labels, storage.usage)
             if (percent := storage.usage.percent) is not None:
@@ -138,6 +145,8 @@ class StateCollector:
         ds_ratio = GaugeMetricFamily("pulse_pbs_datastore_usage_ratio", "PBS datastore usage, 0 to 1", labels=ds_labels)
         for pbs in state.all("pbs"):
             pbs_up.add_metric([pbs.id, pbs.name], 1 if pbs.status == "online" and not pbs.stale else 0)
+            if pbs.stale:
+                continue
             for store in pbs.datastores:
                 labels = [store.id, store.name, store.instance]
                 _add_usage(*ds_usage, labels, store.usage)

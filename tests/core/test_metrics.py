@@ -83,6 +83,22 @@ def test_unknown_memory_is_absent_not_zero():
     assert used["lab-200"] == 0
 
 
+def test_stale_values_are_absent_after_a_failed_poll():
+    daemon = make_daemon()
+    daemon.state.mark_instance_failed("lab")
+    daemon.state.mark_instance_failed("backup")
+
+    samples = samples_by_name(render(daemon).decode())
+
+    assert [s.value for s in samples["pulse_node_up"]] == [0]
+    assert {s.labels["id"]: s.value for s in samples["pulse_guest_up"]} == {"lab-101": 0, "lab-200": 0}
+    for name in ("pulse_node_cpu_ratio", "pulse_guest_cpu_ratio", "pulse_guest_memory_used_bytes",
+                 "pulse_storage_usage_ratio", "pulse_pbs_datastore_usage_ratio"):
+        assert samples.get(name, []) == [], name
+    # The age of the newest backup does not depend on reaching the cluster.
+    assert {s.labels["id"] for s in samples["pulse_guest_backup_age_seconds"]} == {"lab-101", "lab-200"}
+
+
 def test_backup_age_from_pve_and_pbs():
     samples = samples_by_name(render(make_daemon()).decode())
     ages = {s.labels["id"]: s.value for s in samples["pulse_guest_backup_age_seconds"]}

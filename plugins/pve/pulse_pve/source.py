@@ -439,6 +439,7 @@ class PVESource:
                 warnings.append("the API token or user sees no nodes or guests; grant it the PVEAuditor role on /")
         nodes, guest_items, storage = self._split_resources(resources)
         offline = await self._node_statuses(nodes, warnings)
+        _blank_offline(nodes, storage, offline)
         guests = self._build_guests(guest_items, offline, now)
 
         # Details and slow data share what is left of the budget. Whatever does
@@ -1060,6 +1061,30 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _blank_offline(nodes: dict[str, Node], storage: list[Storage], offline: set[str]) -> None:
+    """Drop the live figures of offline nodes and mark their storage stale.
+
+    For about five minutes after a node dies, ``/cluster/resources`` still
+    carries its last CPU, memory, disk and uptime (pmxcfs keeps them until they
+    age out), which would read as a live node. Sizes stay; usage becomes unknown
+    with the reason. Its storage entries keep their last values, marked stale.
+    """
+    for name in offline:
+        node = nodes.get(name)
+        if node is None:
+            continue
+        reason = f"node {name} is offline"
+        node.cpu = None
+        node.uptime = None
+        node.loadavg = None
+        node.memory = Usage(total=node.memory.total, unknown_reason=reason)
+        node.disk = Usage(total=node.disk.total, unknown_reason=reason)
+    for entry in storage:
+        if entry.node in offline:
+            entry.status = "unknown"
+            entry.stale = True
 
 
 def _copy_node_details(previous: Node, node: Node) -> None:

@@ -150,6 +150,17 @@ async def test_case4_offline_node_on_the_simulator(clock):
                 assert not guest.stale
                 assert guest.status in ("running", "stopped")
         assert len(result.guests) == len(before)
+        # pmxcfs still reports the dead node's last figures for a few minutes; they must not read as live.
+        pve3 = next(node for node in result.nodes if node.name == "pve3")
+        assert pve3.cpu is None
+        assert pve3.uptime is None
+        assert pve3.memory.used is None
+        assert pve3.memory.unknown_reason == "node pve3 is offline"
+        assert pve3.memory.total is not None
+        on_pve3 = [entry for entry in result.storage if entry.node == "pve3"]
+        assert on_pve3
+        assert all(entry.stale and entry.status == "unknown" for entry in on_pve3)
+        assert not any(entry.stale for entry in result.storage if entry.node != "pve3")
 
 
 @pytest.mark.slow
