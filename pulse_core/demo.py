@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import trio
@@ -12,6 +13,11 @@ from pulse_core.errors import ConfigError
 from pulse_core.plugins import PluginHost
 
 log = logging.getLogger(__name__)
+
+
+# The demo refreshes disks, Ceph, replication and backups every 30 s instead of every 5 minutes,
+# so a fault set through the simulator's controls shows while the user watches.
+DEMO_PVE_OPTIONS = {"slow": 30, "membership": 30}
 
 
 def demo_nodes(sim) -> list[dict]:
@@ -27,7 +33,7 @@ def demo_nodes(sim) -> list[dict]:
         "verify_ssl": True,
         "fingerprint": sim.fingerprint,
         "enabled": True,
-        "options": {},
+        "options": dict(DEMO_PVE_OPTIONS),
     }]
     if sim.pbs_url:
         nodes.append({
@@ -51,6 +57,8 @@ async def run_demo(config: PulseConfig, host: PluginHost, nodes: int, guests: in
     from pulse_core.simulator.clock import SimClock
 
     scenario = Scenario.demo() if (nodes, guests) == (3, 30) else Scenario.large(nodes=nodes, guests=guests)
+    # Ceph on, so the demo shows every panel; the tests' demo scenario keeps it off.
+    scenario = dataclasses.replace(scenario, ceph=True)
     # A realtime clock so the demo's metrics move while the user watches.
     async with open_simulator(scenario, clock=SimClock(realtime=True)) as sim:
         if not port_chosen:
