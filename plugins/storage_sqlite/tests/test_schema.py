@@ -156,3 +156,39 @@ async def test_hour_rows_under_quarters_migrated(storage_factory, clock, tmp_pat
     # The 1-hour rows of days 3 and 4 repeated the 15-minute rows and are gone.
     assert hour_starts == [START, START + DAY, START + 2 * DAY]
     assert flushed == START + 3 * DAY
+
+
+async def test_first_format_row_merged_on_write(storage_factory, clock, tmp_path, float24_rollup_blob) -> None:
+    # A version 2 file whose open 1-minute row, in the first blob format, has its first 30 buckets filled.
+    path = tmp_path / "pulse.db"
+    conn = sqlite3.connect(path)
+    for statement in VERSION_1 + MIGRATIONS[1].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO series (id, resource, metric) VALUES (1, 'pve-100', 'cpu')")
+    minutes = [(slot, 10.0 + slot * 0.37, 11.0 + slot * 0.37, 12.0 + slot * 0.37) for slot in range(30)]
+    conn.execute("INSERT INTO blocks VALUES (1, ?, 1, ?)", (START, float24_rollup_blob(60, minutes)))
+    for tier, value in enumerate((START + 1800, START + 1800, START, START)):
+        conn.execute("INSERT INTO meta VALUES (?, ?)", (f"flushed_{tier}", value))
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    storage = storage_factory()
+    await storage.open()
+    for ts in range(START + 1800, START + HOUR + 700, 10):
+        clock.now = ts
+        await storage.write_samples([Sample("pve-100", "cpu", ts, 50.0)])
+    points = (await storage.query_history(["pve-100"], ["cpu"], START, START + HOUR, max_points=60))["pve-100"]["cpu"]
+    await storage.aclose()
+
+    assert [point.ts for point in points] == list(range(START, START + HOUR, 60))
+    for point, (slot, low, avg, high) in zip(points, minutes):
+        assert point.min == pytest.approx(low, rel=6e-4), f"slot {slot}"
+        assert point.avg == pytest.approx(avg, rel=6e-4), f"slot {slot}"
+        assert point.max == pytest.approx(high, rel=6e-4), f"slot {slot}"
+    assert all(point.avg == 50.0 for point in points[30:])
+    with sqlite3.connect(path) as conn:
+        blob = conn.execute("SELECT data FROM blocks WHERE tier = 1 AND start = ?", (START,)).fetchone()[0]
+    # The merge rewrote the row in the current format.
+    assert blob[0] == codec.ROLLUP_FORMAT
