@@ -1,8 +1,8 @@
 """Benchmarks of the SQLite storage backend (storage_sqlite plugin).
 
-    .venv/bin/python bench/bench_storage.py [ingest] [queries] [size] [idle] [codecs]
+    .venv/bin/python bench/bench_storage.py [ingest] [queries] [size] [idle] [codecs] [noise]
 
-With no argument the first four run (``codecs`` only on request). Each prints a Markdown table row per
+With no argument the first four run (``codecs`` and ``noise`` only on request). Each prints a Markdown table row per
 measurement. Time is simulated with an injected clock; CPU is measured with
 ``time.process_time()``, which counts the worker threads too.
 """
@@ -394,6 +394,38 @@ def bench_codecs(guests: int, days: float) -> None:
         )
 
 
+# --- noise of the load against a recorded series ----------------------------------------------------------
+
+RECORDED_SERIES = Path(__file__).resolve().parents[1] / ".." / "shared" / "proxmox-samples" / "pve-qemu-rrddata.go-proxmox-pve7x.json"
+# The rrddata field of each GuestLoad metric, where Proxmox records one.
+RRD_FIELDS = {"cpu": "cpu", "memory": "mem", "disk": "disk", "netin": "netin", "netout": "netout",
+              "diskread": "diskread", "diskwrite": "diskwrite"}
+
+
+def _step_changes(values: np.ndarray) -> str:
+    """Describe a series by its distinct values and the median relative change between neighbours."""
+    steps = np.abs(np.diff(values)) / np.maximum(np.abs(values[:-1]), 1e-9)
+    return f"{len(np.unique(values))} distinct, median change {float(np.median(steps)) * 100:.2f} %"
+
+
+def bench_noise(guests: int) -> None:
+    """Compare the varying load's 1-minute averages with a recorded guest ``rrddata`` series (1-minute rows)."""
+    if not RECORDED_SERIES.is_file():
+        row("Recorded series", "skipped", f"{RECORDED_SERIES} is not present")
+        return
+    recorded = orjson.loads(RECORDED_SERIES.read_bytes())["data"]
+    load = GuestLoad(guests)
+    polls = len(recorded) * 6
+    samples = np.array([[sample.value for sample in load.poll(START + i * 10)] for i in range(polls)])
+    minutes = samples.reshape(len(recorded), 6, guests, len(METRICS)).mean(axis=1)
+    for index, metric in enumerate(METRICS):
+        field = RRD_FIELDS.get(metric)
+        present = [entry[field] for entry in recorded if field is not None and field in entry]
+        recorded_text = f"{len(present)} of {len(recorded)} rows" + (f", {_step_changes(np.array(present, dtype=float))}" if len(present) > 1 else "")
+        load_text = "; ".join(_step_changes(minutes[:, guest, index]) for guest in range(min(guests, 3)))
+        row(f"Noise, {metric}", f"recorded: {recorded_text}", f"load, first guests: {load_text}")
+
+
 # --- bytes written when idle ----------------------------------------------------------------------------
 
 
@@ -447,7 +479,7 @@ def main() -> None:
     parser.add_argument("--size-days", type=float, default=3.0, help="simulated days of the size run, at least 3 (default 3)")
     parser.add_argument("--steady", action="store_true", help="size run with constant values instead of varying ones")
     parser.add_argument("--idle-hours", type=float, default=6.0, help="simulated hours measured when idle (default 6)")
-    parser.add_argument("--codec-guests", type=int, default=10, help="guests whose values the codecs benchmark encodes (default 10)")
+    parser.add_argument("--codec-guests", type=int, default=10, help="guests whose values the codecs and noise benchmarks use (default 10)")
     parser.add_argument("--codec-days", type=float, default=7.0, help="simulated days of values for the codecs benchmark (default 7)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}", flush=True)
@@ -463,8 +495,10 @@ def main() -> None:
             trio.run(bench_idle, args.idle_hours)
         elif name == "codecs":
             bench_codecs(args.codec_guests, args.codec_days)
+        elif name == "noise":
+            bench_noise(args.codec_guests)
         else:
-            parser.error(f"unknown benchmark {name!r}: choose from ingest, queries, size, idle, codecs")
+            parser.error(f"unknown benchmark {name!r}: choose from ingest, queries, size, idle, codecs, noise")
 
 
 if __name__ == "__main__":
