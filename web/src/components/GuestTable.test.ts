@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GuestBackup } from "../backups";
 import type { Guest } from "../types";
-import { sortRows, type Row } from "./GuestTable";
+import { sortRows, statusTitle, type Row } from "./GuestTable";
 
 const backup: GuestBackup = { lastBackup: null, freshness: "missing", verification: null, count: 0, source: null };
 
@@ -30,5 +30,17 @@ describe("sortRows", () => {
   it("sorts names case-insensitively", () => {
     const named = [row(1, 0, "beta"), row(2, 0, "Alpha")];
     expect(sortRows(named, { key: "name", descending: false }).map((item) => item.guest.name)).toEqual(["Alpha", "beta"]);
+  });
+});
+
+describe("statusTitle", () => {
+  it("names the node behind an unknown status", () => {
+    const title = statusTitle({ status: "unknown", node: "pve3", stale: true });
+    expect(title).toBe("Status unknown: node pve3 did not report this guest (the node may be offline)");
+  });
+
+  it("repeats a known status and marks a stale one", () => {
+    expect(statusTitle({ status: "running", node: "pve1", stale: false })).toBe("running");
+    expect(statusTitle({ status: "stopped", node: "pve1", stale: true })).toBe("stopped (not refreshed by the last poll)");
   });
 });

@@ -34,8 +34,19 @@ function rate(row: Row, value: number | null) {
   return <span title={formatRate(value)}>{formatRateCompact(value)}</span>;
 }
 
+/** Return the tooltip of a guest's status. For an unknown status it names the node that did not report the guest. */
+export function statusTitle(guest: Pick<Guest, "status" | "node" | "stale">): string {
+  if (guest.status !== "unknown") return guest.stale ? `${guest.status} (not refreshed by the last poll)` : guest.status;
+  return `Status unknown: node ${guest.node} did not report this guest (the node may be offline)`;
+}
+
 export const COLUMNS: Column[] = [
-  { key: "status", label: "Status", sortValue: (row) => row.guest.status, render: (row) => <StatusDot status={row.guest.status} /> },
+  {
+    key: "status",
+    label: "Status",
+    sortValue: (row) => row.guest.status,
+    render: (row) => <StatusDot status={row.guest.status} title={statusTitle(row.guest)} />,
+  },
   { key: "name", label: "Name", sortValue: (row) => row.guest.name.toLowerCase(), render: () => null },
   { key: "vmid", label: "VMID", sortValue: (row) => row.guest.vmid, render: (row) => String(row.guest.vmid) },
   { key: "type", label: "Type", sortValue: (row) => row.guest.type, render: (row) => (row.guest.type === "qemu" ? "VM" : "CT") },

@@ -78,14 +78,14 @@ export function Tags({ tags }: { tags: string[] }) {
   );
 }
 
-export function StatusDot({ status }: { status: string }) {
+export function StatusDot({ status, title }: { status: string; title?: string }) {
   // Whole words only: "inactive" and "disconnected" contain good words.
   let kind = "neutral";
   if (/^(running|online|ok|available|active|healthy|connected)$/i.test(status)) kind = "good";
   else if (/^(stopped|offline|error|failed|unavailable|inactive|disconnected)$/i.test(status)) kind = "bad";
   else if (/^(warning|stale)$/i.test(status)) kind = "warn";
   return (
-    <span class={`status status-${kind}`}>
+    <span class={`status status-${kind}`} title={title}>
       <span class="dot" aria-hidden="true" />
       {status}
     </span>
