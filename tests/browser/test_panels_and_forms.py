@@ -1,4 +1,4 @@
-"""End-to-end: the node form's test result, alert type labels and guest status width."""
+"""End-to-end: the node form's test result, alert type labels, guest status width and the detail panel's URL."""
 
 from __future__ import annotations
 
@@ -115,3 +115,45 @@ def test_unknown_status_fits_at_desktop_width(live_pulse_class: Any, browser: An
         finally:
             context.close()
 
+
+def test_detail_panel_follows_url(live_pulse: Any, page: Any, shoot: Any) -> None:
+    running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
+    guest = live_pulse.sim.state.guests[running[0]]
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
+    page.locator(".guest-row .link-button").first.click()
+    drawer = page.get_by_role("dialog")
+    expect(drawer).to_contain_text(guest.name)
+    assert re.search(r"#/overview\?guest=", page.url), page.url
+    linked = page.url
+
+    # The back button closes the panel and leaves the page where it was.
+    page.go_back()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.url.endswith("#/overview"), page.url
+
+    # The address alone opens it, e.g. from a shared link.
+    page.goto(linked)
+    expect(page.get_by_role("dialog")).to_contain_text(guest.name, timeout=WAIT_MS)
+
+    # The nav stays usable: one click closes the panel and opens the page.
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Storage").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.url.endswith("#/storage"), page.url
+    expect(nav.get_by_role("link", name="Storage")).to_have_attribute("aria-current", "page")
+
+    # A hash change made elsewhere closes it too.
+    page.goto(linked)
+    expect(page.get_by_role("dialog")).to_be_visible(timeout=WAIT_MS)
+    shoot(page, "detail-drawer-with-nav")
+    page.evaluate("location.hash = '#/alerts'")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    # Closing a linked panel with × drops the parameter without leaving the page.
+    page.goto(linked)
+    expect(page.get_by_role("dialog")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Close details").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.url.endswith("#/overview"), page.url

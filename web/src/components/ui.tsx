@@ -216,8 +216,24 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
 }
 
 /** A modal side panel: Escape and the close button dismiss it, and focus moves into it. */
+/** Track the height of the sticky top bar, so an overlay can start below it and leave the navigation usable. */
+function useTopbarHeight(): number {
+  const [height, setHeight] = useState(0);
+  useEffect(() => {
+    const bar = document.querySelector<HTMLElement>(".topbar");
+    if (!bar) return;
+    const measure = () => setHeight(bar.getBoundingClientRect().bottom);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(bar);
+    return () => observer.disconnect();
+  }, []);
+  return height;
+}
+
 export function Drawer({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
   const panel = useRef<HTMLDivElement>(null);
+  const top = useTopbarHeight();
   useEffect(() => {
     const previous = document.activeElement as HTMLElement | null;
     panel.current?.focus();
@@ -231,8 +247,9 @@ export function Drawer({ title, onClose, children }: { title: string; onClose: (
     };
   }, [onClose]);
   return (
-    <div class="drawer-backdrop" onClick={(event) => event.target === event.currentTarget && onClose()}>
-      <div class="drawer" role="dialog" aria-modal="true" aria-labelledby="drawer-title" tabIndex={-1} ref={panel}>
+    <div class="drawer-backdrop" style={{ top: `${top}px` }} onClick={(event) => event.target === event.currentTarget && onClose()}>
+      {/* Not aria-modal: the navigation above stays usable while the panel is open. */}
+      <div class="drawer" role="dialog" aria-labelledby="drawer-title" tabIndex={-1} ref={panel}>
         <header class="drawer-header">
           <h2 id="drawer-title">{title}</h2>
           <button type="button" class="button icon" onClick={onClose} aria-label="Close details">
