@@ -7,6 +7,7 @@ offers ``call`` to run a function on that loop, e.g. to change the simulator.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import tempfile
@@ -45,6 +46,31 @@ def skip_reason() -> str | None:
     except ImportError:
         return "the playwright package is missing; install the test extra"
     return None
+
+
+# Generous hang guards for page expectations: the daemon polls every second or two, but CI machines can be slow.
+WAIT_MS = 30_000
+
+
+def expect(target: Any) -> Any:
+    """Return Playwright's ``expect`` for ``target``, imported only when browser tests run."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def open_page(page: Any, live: Any, route: str = "overview") -> None:
+    """Open ``route`` of the live daemon's UI and wait until its WebSocket is connected."""
+    page.goto(f"{live.url}/#/{route}")
+    expect(page.locator("[data-connection='connected']")).to_be_visible(timeout=WAIT_MS)
+
+
+def wait_for_guests(page: Any) -> None:
+    """Wait until the guest table shows guests.
+
+    A Python-side wait: the page's CSP forbids the string evaluation that ``wait_for_function`` uses.
+    """
+    expect(page.locator("#guest-count")).to_have_attribute("data-total", re.compile(r"^[1-9][0-9]*$"), timeout=WAIT_MS)
 
 
 def free_port() -> int:

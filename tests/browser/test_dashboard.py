@@ -12,27 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pulse_browser_harness import WAIT_MS, expect, open_page, wait_for_guests
 
 pytestmark = pytest.mark.browser
-
-# Generous hang guards: polls run every second, but CI machines can be slow.
-WAIT_MS = 30_000
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
-
-
-def open_page(page: Any, live: Any, route: str = "overview") -> None:
-    page.goto(f"{live.url}/#/{route}")
-    expect(page.locator("[data-connection='connected']")).to_be_visible(timeout=WAIT_MS)
-
-
-def wait_for_guests(page: Any) -> None:
-    # A Python-side wait: the page's CSP forbids the string evaluation wait_for_function uses.
-    expect(page.locator("#guest-count")).to_have_attribute("data-total", re.compile(r"^[1-9][0-9]*$"), timeout=WAIT_MS)
 
 
 def shown_count(page: Any) -> int:

@@ -6,17 +6,9 @@ import re
 from typing import Any
 
 import pytest
+from pulse_browser_harness import WAIT_MS, expect
 
 pytestmark = pytest.mark.browser
-
-# Generous hang guards: the daemon polls every 2 seconds, but CI machines can be slow.
-WAIT_MS = 30_000
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
 
 
 def degraded_scenario() -> Any:
