@@ -7,32 +7,9 @@ import re
 from typing import Any
 
 import pytest
+from pulse_browser_harness import WAIT_MS, expect, free_port, open_page, wait_for_guests
 
 pytestmark = pytest.mark.browser
-
-# Generous hang guards: polls run every second or two, but CI machines can be slow.
-WAIT_MS = 30_000
-
-
-def expect(target: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
-
-
-def open_page(page: Any, live: Any, route: str = "overview") -> None:
-    page.goto(f"{live.url}/#/{route}")
-    expect(page.locator("[data-connection='connected']")).to_be_visible(timeout=WAIT_MS)
-
-
-def wait_for_guests(page: Any) -> None:
-    expect(page.locator("#guest-count")).to_have_attribute("data-total", re.compile(r"^[1-9][0-9]*$"), timeout=WAIT_MS)
-
-
-def closed_port() -> int:
-    from pulse_browser_harness import free_port
-
-    return free_port()
 
 
 def test_node_form_clears_stale_test_result(live_pulse: Any, page: Any, shoot: Any) -> None:
@@ -42,7 +19,7 @@ def test_node_form_clears_stale_test_result(live_pulse: Any, page: Any, shoot: A
     form = page.get_by_role("form", name="Add node")
     form.get_by_label("Name", exact=True).fill("unreachable")
     # A closed port on loopback, so the test fails at once without leaving this machine.
-    form.get_by_label("Host URL").fill(f"https://127.0.0.1:{closed_port()}")
+    form.get_by_label("Host URL").fill(f"https://127.0.0.1:{free_port()}")
     form.get_by_label("User", exact=True).fill(sim.pve_token["user"])
     form.get_by_label("Token name").fill(sim.pve_token["token_name"])
     form.get_by_label("Token secret").fill(sim.pve_token["token_value"])
@@ -157,3 +134,25 @@ def test_detail_panel_follows_url(live_pulse: Any, page: Any, shoot: Any) -> Non
     page.get_by_role("button", name="Close details").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert page.url.endswith("#/overview"), page.url
+
+
+def test_reopen_right_after_escape(live_pulse: Any, page: Any) -> None:
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    buttons = page.locator(".guest-row .link-button")
+    buttons.first.click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    second = buttons.nth(1).inner_text()
+
+    # Escape steps back in history asynchronously; a panel opened in the same moment must survive it.
+    page.evaluate(
+        """() => {
+            document.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape"}));
+            document.querySelectorAll(".guest-row .link-button")[1].click();
+        }"""
+    )
+
+    expect(page.get_by_role("dialog")).to_contain_text(second)
+    page.wait_for_timeout(500)  # long enough for the step back to land; not a performance bound
+    expect(page.get_by_role("dialog")).to_contain_text(second)
+    assert "?guest=" in page.url, page.url

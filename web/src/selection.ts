@@ -11,6 +11,10 @@ export const selectionStore = new Store<Selection>(selectionFromParams(routeStor
 
 // The address openDetail pushed, so closing that same panel can step back instead of adding an entry.
 let pushedHash: string | null = null;
+// history.back() completes asynchronously. A panel opened before it lands would be closed by it, so an
+// open requested meanwhile waits for the step back to finish.
+let backPending = false;
+let queuedOpen: { kind: "guest" | "node"; id: string } | null = null;
 
 routeStore.subscribe((route) => {
   // Once the address moves on (back, a link, the nav), a later visit to the same address is not our entry.
@@ -21,6 +25,10 @@ routeStore.subscribe((route) => {
 });
 
 export function openDetail(kind: "guest" | "node", id: string): void {
+  if (backPending) {
+    queuedOpen = { kind, id };
+    return;
+  }
   const hash = hashWithSelection(location.hash, { kind, id });
   if (hash === location.hash) return;
   // Opening over an open panel replaces it, so one back step still leaves the page.
@@ -37,6 +45,21 @@ export function closeDetail(): void {
   if (!selectionStore.get()) return;
   if (pushedHash === location.hash) {
     pushedHash = null;
+    backPending = true;
+    selectionStore.set(null);
+    window.addEventListener(
+      "popstate",
+      () => {
+        // Let the router see the address it stepped back to before another panel opens.
+        setTimeout(() => {
+          backPending = false;
+          const next = queuedOpen;
+          queuedOpen = null;
+          if (next) openDetail(next.kind, next.id);
+        }, 0);
+      },
+      { once: true },
+    );
     history.back();
     return;
   }
