@@ -156,3 +156,16 @@ def test_reopen_right_after_escape(live_pulse: Any, page: Any) -> None:
     page.wait_for_timeout(500)  # long enough for the step back to land; not a performance bound
     expect(page.get_by_role("dialog")).to_contain_text(second)
     assert "?guest=" in page.url, page.url
+
+
+def test_removing_absent_console_url(live_pulse: Any, page: Any) -> None:
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.locator(".guest-row .link-button").nth(2).click()
+    drawer = page.get_by_role("dialog")
+    expect(drawer.get_by_label("Custom console URL")).to_have_value("")
+
+    drawer.get_by_role("button", name="Save").click()
+
+    expect(drawer.get_by_role("status").filter(has_text="Console URL removed")).to_be_visible()
+    expect(drawer.get_by_role("alert")).to_have_count(0)

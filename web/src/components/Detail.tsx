@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api";
 import { indexBackups } from "../backups";
 import { align, fetchSeries, RANGES, rangeWindow, type Range, type SeriesSet } from "../charts";
@@ -63,19 +63,28 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
   const path = `/api/guests/${encodeURIComponent(guest.id)}/metadata`;
   const { data, error, reload } = useAsync<{ customUrl?: string } | null>((signal) => api.get(path, signal), [guest.id]);
   const [value, setValue] = useState("");
-  const [edited, setEdited] = useState(false);
+  // A ref, not state: the effect below may run after an input event that its render did not see.
+  const edited = useRef(false);
   const action = useAction();
   // The stored URL fills the field when it arrives, unless the user has typed in it already.
   useEffect(() => {
-    if (!edited) setValue(data?.customUrl ?? "");
+    if (!edited.current) setValue(data?.customUrl ?? "");
   }, [data]);
   const save = () =>
     action.run(async () => {
       const url = value.trim();
       if (url && !/^https?:\/\//i.test(url)) throw new Error("The console URL must start with http:// or https://");
-      if (url) await api.put(path, { customUrl: url });
-      else await api.delete(path);
-      setEdited(false);
+      if (url) {
+        await api.put(path, { customUrl: url });
+      } else {
+        try {
+          await api.delete(path);
+        } catch (error) {
+          // Nothing stored is what removing asked for.
+          if ((error as { status?: number }).status !== 404) throw error;
+        }
+      }
+      edited.current = false;
       reload();
       return url ? "Saved" : "Console URL removed";
     });
@@ -98,7 +107,7 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
             value={value}
             placeholder="https://host:8006/"
             onInput={(event) => {
-              setEdited(true);
+              edited.current = true;
               setValue(event.currentTarget.value);
             }}
           />
