@@ -356,7 +356,13 @@ class HTTPSConnection:
             self.requests += 1
             try:
                 with trio.fail_after(limit):
-                    return await http.request(method, path, params=params, data=data, headers=headers, timeout=limit)
+                    response = await http.request(method, path, params=params, data=data, headers=headers, timeout=limit)
+                # The body is read and the stream closed. httpx's bound stream refers back to its
+                # response, a reference cycle that only the cyclic collector frees, so every body
+                # (megabytes for a large snapshot list) would stay until the next full collection.
+                # An empty stream breaks the cycle; the content stays cached on the response.
+                response.stream = httpx.ByteStream(b"")
+                return response
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 await self.reset()
                 if attempt == 2 or method != "GET":

@@ -9,6 +9,7 @@ import pytest
 
 from pulse_core import (
     Address,
+    HTTPSConnection,
     SourceConnectError,
     SourceTLSError,
     TLSPolicy,
@@ -91,3 +92,28 @@ def test_auth_failure_quotes_only_a_new_reason():
     assert str(restated) == "pve1: authentication failed; check the API token"
     expired = auth_failed("pve1", "ticket expired", "user root@pam and password")
     assert str(expired) == "pve1: authentication failed (ticket expired); check the user root@pam and password"
+
+
+async def test_response_freed_without_collector():
+    import gc
+    import weakref
+
+    from pulse_core.simulator import Scenario, open_simulator
+
+    async with open_simulator(Scenario.demo()) as sim:
+        connection = HTTPSConnection(normalize_host(sim.pve_url, 8006), TLSPolicy("pinned", sim.fingerprint))
+        try:
+            await connection.send("GET", "/version")  # opens the pooled connection first
+            gc.disable()
+            try:
+                response = await connection.send("GET", "/version")
+                assert response.status_code == 401  # no credentials: any answer with a body will do
+                assert response.content
+                freed = weakref.ref(response)
+                del response
+                # Without the cyclic collector, only reference counting can free it.
+                assert freed() is None
+            finally:
+                gc.enable()
+        finally:
+            await connection.aclose()
