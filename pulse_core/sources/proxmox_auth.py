@@ -35,7 +35,7 @@ TICKET_RENEW_AFTER = 1.5 * 3600.0
 def auth_failed(label: str, server_message: str, credentials: str) -> SourceAuthError:
     """Build the error for a 401: where, the server's own reason when it adds one, and what to check.
 
-    Proxmox answers a bad password with "authentication failure", which only
+    Proxmox responds to a bad password with "authentication failure", which only
     restates the error, so such a reason is left out.
     """
     reason = server_message.strip()

@@ -80,7 +80,7 @@ function ConsoleUrl({ guest }: { guest: Guest }) {
         try {
           await api.delete(path);
         } catch (error) {
-          // Nothing stored is what removing asked for.
+          // 404: nothing is stored, so there is nothing left to remove.
           if ((error as { status?: number }).status !== 404) throw error;
         }
       }
