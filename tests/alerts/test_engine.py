@@ -45,31 +45,6 @@ POLL = 10.0
 VM = guest_id(INSTANCE, 101)
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def state(clock: FakeClock) -> State:
-    return State(clock=clock)
-
-
-@pytest.fixture
-def dispatcher() -> RecordingDispatcher:
-    return RecordingDispatcher()
-
-
-@pytest.fixture
-def storage() -> MemoryStorage:
-    return MemoryStorage()
-
-
-@pytest.fixture
-def engine(tmp_path: Path, clock: FakeClock, storage: MemoryStorage, dispatcher: RecordingDispatcher) -> AlertEngine:
-    return make_engine(tmp_path, clock, storage, dispatcher)
-
-
 async def poll(engine: AlertEngine, state: State, clock: FakeClock, advance: float = POLL, **lists: Any) -> list[AlertEvent]:
     clock.advance(advance)
     apply_poll(state, clock, **lists)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,25 +19,10 @@ from pulse_core.model import (
 )
 from pulse_core.state import State
 
-from .helpers import INSTANCE, FakeClock, MemoryStorage, RecordingDispatcher, apply_poll, make_engine
+from .helpers import INSTANCE, FakeClock, apply_poll
 
 POLL = 10.0
 DISK = physical_disk_id(INSTANCE, "node1", "/dev/sdb")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def state(clock: FakeClock) -> State:
-    return State(clock=clock)
-
-
-@pytest.fixture
-def engine(tmp_path: Path, clock: FakeClock) -> AlertEngine:
-    return make_engine(tmp_path, clock, MemoryStorage(), RecordingDispatcher())
 
 
 async def poll(engine: AlertEngine, state: State, clock: FakeClock, **lists: Any) -> list[AlertEvent]:

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import pytest
 
 from pulse_core.alerts import AlertEngine
 from pulse_core.model import PBSBackup, PBSInstance, Storage
 from pulse_core.state import State
 
-from .helpers import FakeClock, MemoryStorage, RecordingDispatcher, apply_poll, make_engine, make_guest
+from .helpers import FakeClock, apply_poll, make_guest
 
 POLL = 10.0
 DAY = 86400.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def state(clock: FakeClock) -> State:
-    return State(clock=clock)
-
-
-@pytest.fixture
-def engine(tmp_path: Path, clock: FakeClock) -> AlertEngine:
-    return make_engine(tmp_path, clock, MemoryStorage(), RecordingDispatcher())
 
 
 def pbs_storage(instance: str, store: str) -> Storage:
