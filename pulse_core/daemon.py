@@ -216,17 +216,20 @@ class Daemon:
         now = self.clock()
         if instance not in self._running_nodes:
             return  # removed while its poll was in flight
+        # The poll's data and its connection health change together, before any await, so no
+        # request served meanwhile sees the new guests with the previous health.
         if result is None:
             self.state.mark_instance_failed(instance)
         else:
             self.state.apply(result)
+        self.state.set_health(health)
+        if result is not None:
             samples = derive_samples(result, now)
             if samples:
                 try:
                     await self.storage.write_samples(samples)
                 except PulseError:
                     log.exception("Cannot store %d samples from %s", len(samples), instance)
-        self.state.set_health(health)
         # The engine groups and filters notifications itself and hands them to the dispatcher.
         await self.alerts.evaluate(self.state)
         self.state.set_active_alerts(list(self.alerts.active.values()))

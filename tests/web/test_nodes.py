@@ -140,3 +140,29 @@ async def test_node_named_test_connection_is_still_reachable(
 
     assert response.status_code == 200
     assert response.json()["name"] == "Test Connection"
+
+
+async def test_poll_data_and_health_change_together(live: Daemon, nursery: Any) -> None:
+    import trio
+
+    from pulse_core.model import ConnectionHealth, Guest, PollResult
+
+    instance = next(iter(live.state.instances))
+    release = trio.Event()
+    writing = trio.Event()
+
+    async def slow_write(samples: Any) -> None:
+        writing.set()
+        await release.wait()
+
+    live.storage.write_samples = slow_write  # type: ignore[method-assign]
+    guest = Guest(id=f"{instance}-999", vmid=999, name="new", node="pve1", instance=instance, type="qemu",
+                  status="running", cpu=0.5)
+    health = ConnectionHealth(instance=instance, healthy=False, status="timeout", message="marker")
+    nursery.start_soon(live._on_poll, instance, PollResult(instance=instance, guests=[guest]), health, 0.1)
+    await writing.wait()
+
+    # While the samples are still being written, the state already shows this poll's health.
+    assert any(item.vmid == 999 for item in live.state.all("guests"))
+    assert live.state.instances[instance].health.message == "marker"
+    release.set()
