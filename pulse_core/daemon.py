@@ -217,7 +217,7 @@ class Daemon:
         if instance not in self._running_nodes:
             return  # removed while its poll was in flight
         # The poll's data and its connection health change together, before any await, so no
-        # request served meanwhile sees the new guests with the previous health.
+        # request served meanwhile returns the new guests with the previous health.
         if result is None:
             self.state.mark_instance_failed(instance)
         else:

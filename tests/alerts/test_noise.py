@@ -229,7 +229,7 @@ def test_warning_raised_to_critical_is_notified_again() -> None:
     assert alert.metadata["raised"] == NOON + 60
 
 
-def test_raise_of_unsent_or_acknowledged_warning_sends_nothing_extra() -> None:
+def test_raise_without_extra_notification() -> None:
     noise = control(grouping_window_seconds=30)
     pending = make_alert("p", NOON)
     noise.fired(pending, NOON)

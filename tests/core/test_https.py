@@ -107,7 +107,7 @@ async def test_response_freed_without_collector():
             gc.disable()
             try:
                 response = await connection.send("GET", "/version")
-                assert response.status_code == 401  # no credentials: any answer with a body will do
+                assert response.status_code == 401  # no credentials: any response with a body will do
                 assert response.content
                 freed = weakref.ref(response)
                 del response
