@@ -246,8 +246,8 @@ def test_engine_settings_changes_are_invisible(delay: float, trigger: float, gap
                 assert key in firing, "resolved without a firing"
                 firing.discard(key)
 
-        # Notifications: a resolved only for an alert whose firing was sent; one firing per alert, plus
-        # one more only when the alert rose from warning to critical after its firing went out.
+        # Notifications: a resolved goes out only for an alert whose firing was sent. Each alert gets
+        # one firing, and one more only when it rose from warning to critical after the first went out.
         notified: set[str] = set()
         firings: dict[str, int] = {}
         for notification in plain.dispatcher.sent:

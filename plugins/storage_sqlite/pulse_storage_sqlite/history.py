@@ -443,14 +443,14 @@ class HistoryWriter:
             remaining -= {series_id for (series_id,) in found}
         if not remaining:
             return 0
-        gone = self.conn.execute(
+        deleted_series = self.conn.execute(
             "DELETE FROM series WHERE id IN (SELECT value FROM json_each(?)) RETURNING resource, metric",
             (json.dumps(sorted(remaining)),),
         ).fetchall()
-        for resource, metric in gone:
+        for resource, metric in deleted_series:
             self.series.pop((resource, metric), None)
-        log.info("Deleted %d series with no data left in any tier", len(gone))
-        return len(gone)
+        log.info("Deleted %d series with no data left in any tier", len(deleted_series))
+        return len(deleted_series)
 
     def _merge_into(self, tier: Tier, additions: dict[int, list[Bucket]]) -> None:
         """Merge buckets of ``tier`` into its stored rows, creating the rows that do not exist yet."""
