@@ -178,9 +178,14 @@ class StateCollector:
         hub_stats = self.hub.stats() if self.hub is not None else {}
         ws_clients = GaugeMetricFamily("pulse_websocket_clients", "Connected WebSocket clients")
         ws_clients.add_metric([], hub_stats.get("clients", 0))
-        ws_dropped = CounterMetricFamily("pulse_websocket_dropped_clients", "WebSocket clients dropped for lagging")
+        ws_dropped = CounterMetricFamily("pulse_websocket_dropped_clients",
+                                         "WebSocket clients disconnected because a send stalled")
         ws_dropped.add_metric([], hub_stats.get("dropped", 0))
-        yield from (ws_clients, ws_dropped)
+        ws_skipped = CounterMetricFamily(
+            "pulse_websocket_skipped_updates",
+            "State updates not sent to a WebSocket client because a newer one replaced them")
+        ws_skipped.add_metric([], hub_stats.get("skipped", 0))
+        yield from (ws_clients, ws_dropped, ws_skipped)
 
         stats = getattr(daemon.dispatcher, "stats", None)
         queue = GaugeMetricFamily("pulse_notification_queue_depth", "Notifications waiting for delivery")

@@ -410,7 +410,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/health": {"get": operation("Check that Pulse is running", "core", obj({
         "status": {"const": "healthy"}, "timestamp": {"type": "integer", "description": "epoch seconds"},
         "uptime": {"type": "number", "description": "seconds since start"},
-        "websocket": obj({"clients": INTEGER, "dropped": INTEGER, "broadcasts": INTEGER}),
+        "websocket": obj({"clients": INTEGER, "dropped": INTEGER, "broadcasts": INTEGER, "skipped": INTEGER}),
     }, required=["status", "timestamp", "uptime"]))},
     "/api/version": {"get": operation("Version and build information", "core", obj({
         "version": STRING, "build": STRING, "runtime": {"const": "python"}, "channel": STRING,
@@ -483,13 +483,14 @@ PATHS: dict[str, dict[str, Any]] = {
                           ref("SystemSettings"), body=ref("SystemSettingsInput")),
     },
     "/ws": {"get": {
-        "summary": "WebSocket: the full state on connect and after every poll",
+        "summary": "WebSocket: the full state on connect and the newest state after polls",
         "tags": ["core"],
         "description": (
             "Text frames with JSON objects: {type: initialState, data: State} on connect, "
-            "{type: rawData, data: State} after each poll and in reply to {type: requestData}, "
-            "{type: pong, timestamp} in reply to {type: ping}. A client that falls more than two "
-            "messages behind is disconnected with close code 1013."),
+            "{type: rawData, data: State} after polls and in reply to {type: requestData}, "
+            "{type: pong, timestamp} in reply to {type: ping}. A client gets only the newest state: "
+            "states that arrive while a send to it is in progress are skipped. A client whose send has "
+            "not completed for 60 seconds is disconnected with close code 1013."),
         "responses": {"101": {"description": "switching protocols"},
                       **error_responses(400, 401, 403, 429)},
     }},
