@@ -99,6 +99,7 @@ from pulse_core.protocols import (  # noqa: E402
     NodeSettings,
     Notifier,
     NotifierType,
+    PollingDefaults,
     Principal,
     QueuedDelivery,
     RequestInfo,

@@ -7,6 +7,7 @@ closed last so every pending write is flushed.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -27,7 +28,7 @@ from pulse_core.model import ConnectionHealth, PollResult, slugify
 from pulse_core.notify import NotificationDispatcher
 from pulse_core.plugins import PluginHost
 from pulse_core.polling import PollScheduler
-from pulse_core.protocols import NodeSettings, Source, StorageBackend
+from pulse_core.protocols import NodeSettings, PollingDefaults, Source, StorageBackend
 from pulse_core.state import State, derive_samples
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,20 @@ NODES_SECTION = "nodes"
 RESTART_EXIT_CODE = 75
 
 
-def node_settings_from_dict(data: dict[str, Any]) -> NodeSettings:
-    """Build ``NodeSettings`` from its stored form (snake_case keys)."""
+def polling_defaults(config: PulseConfig) -> PollingDefaults:
+    """Return the configuration's polling section in the form sources receive it."""
+    section = config.polling
+    return PollingDefaults(
+        interval_seconds=section.interval_seconds,
+        timeout_seconds=section.timeout_seconds,
+        max_concurrency=section.max_concurrency,
+        detail_interval_seconds=section.detail_interval_seconds,
+        slow_interval_seconds=section.slow_interval_seconds,
+    )
+
+
+def node_settings_from_dict(data: dict[str, Any], polling: PollingDefaults | None = None) -> NodeSettings:
+    """Build ``NodeSettings`` from its stored form (snake_case keys) and the configuration's polling section."""
     return NodeSettings(
         id=data["id"],
         type=data["type"],
@@ -52,6 +65,7 @@ def node_settings_from_dict(data: dict[str, Any]) -> NodeSettings:
         fingerprint=data.get("fingerprint") or None,
         enabled=bool(data.get("enabled", True)),
         options=dict(data.get("options") or {}),
+        polling=polling or PollingDefaults(),
     )
 
 
@@ -168,7 +182,20 @@ class Daemon:
                 )
 
     def configured_nodes(self) -> list[NodeSettings]:
-        return [node_settings_from_dict(item) for item in self.settings.get(NODES_SECTION, [])]
+        polling = self.polling_defaults()
+        return [node_settings_from_dict(item, polling) for item in self.settings.get(NODES_SECTION, [])]
+
+    def polling_defaults(self) -> PollingDefaults:
+        """Return the polling section sources get; a running scheduler's interval and timeout win.
+
+        The scheduler's values include the interval saved in the web UI, which
+        overrides the configuration file's.
+        """
+        defaults = polling_defaults(self.config)
+        if self.scheduler is not None:
+            defaults = dataclasses.replace(defaults, interval_seconds=self.scheduler.interval,
+                                           timeout_seconds=self.scheduler.timeout)
+        return defaults
 
     def validate_node(self, node: NodeSettings) -> list[str]:
         """Return one "field: reason" line per problem with a node's settings."""
@@ -183,7 +210,7 @@ class Daemon:
         if source_type is None:
             self.plugins.require(node.type, f"node {node.name!r} has type {node.type!r}")
             raise PluginError(f"node {node.name!r}: no installed plugin provides the type {node.type!r}")
-        return source_type.create(node)
+        return source_type.create(dataclasses.replace(node, polling=self.polling_defaults()))
 
     # --- DaemonContext ----------------------------------------------------------------------------
 
@@ -291,6 +318,11 @@ class Daemon:
                             reload_config()
                         except ConfigError as exc:
                             log.error("Configuration not reloaded: %s", exc)
+                        else:
+                            from pulse_core.web.routes.system import apply_polling
+
+                            # An interval saved in the web UI still wins over the file's.
+                            apply_polling(self)
                     self._nodes_dirty.set()
                 else:
                     log.info("Received %s: shutting down", signal.Signals(signum).name)

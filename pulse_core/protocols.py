@@ -42,9 +42,29 @@ class Source(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PollingDefaults:
+    """The configuration's ``polling`` section, handed to every source with its node.
+
+    A source plugin derives its cadences from these and lets the node's own
+    ``options`` override them, so one setting in the configuration file changes
+    every connection.
+    """
+
+    interval_seconds: float = 10.0
+    timeout_seconds: float = 8.0
+    max_concurrency: int = 8
+    detail_interval_seconds: float = 60.0
+    slow_interval_seconds: float = 300.0
+
+
 @dataclass(slots=True)
 class NodeSettings:
-    """A configured connection as the core stores it; plugins read ``options``."""
+    """A configured connection as the core stores it; plugins read ``options``.
+
+    ``polling`` is not stored with the node: the daemon fills it from the
+    configuration each time it builds a source.
+    """
 
     id: str
     type: str
@@ -59,6 +79,7 @@ class NodeSettings:
     enabled: bool = True
     # Per-source settings beyond the common ones (cadences, PBS namespaces ...).
     options: dict[str, Any] = field(default_factory=dict)
+    polling: PollingDefaults = field(default_factory=PollingDefaults)
 
 
 class SourceType(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulse_core import ConnectionConfig, NodeSettings, parse_connection, read_counts, read_seconds
+from pulse_core import ConnectionConfig, NodeSettings, PollingDefaults, parse_connection, read_counts, read_seconds
 
 from pulse_pbs.client import PBS_API
 
@@ -46,11 +46,26 @@ class PBSConfig(ConnectionConfig):
     limits: Limits = field(default_factory=Limits)
 
 
+def default_limits(polling: PollingDefaults) -> Limits:
+    """Return the limits the configuration's ``polling`` section implies; a node's options override them.
+
+    Jobs are detail data (every 60 s by default), failed tasks are read every
+    two detail intervals and the namespace list on the slow interval.
+    """
+    return Limits(
+        interval=polling.interval_seconds,
+        concurrency=min(polling.max_concurrency, _COUNTS["concurrency"][1]),
+        jobs=polling.detail_interval_seconds,
+        tasks=polling.detail_interval_seconds * 2,
+        namespaces=polling.slow_interval_seconds,
+    )
+
+
 def parse_settings(settings: NodeSettings) -> tuple[PBSConfig | None, list[str]]:
     """Return the parsed config and one "field: reason" line per problem."""
     problems: list[str] = []
     connection = parse_connection(settings, PBS_API, problems)
-    limits = Limits()
+    limits = default_limits(settings.polling)
     options: dict[str, Any] = dict(settings.options or {})
     read_seconds(options, _SECONDS, limits, problems)
     read_counts(options, _COUNTS, limits, problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulse_core import ConnectionConfig, NodeSettings, parse_connection, read_counts, read_seconds
+from pulse_core import ConnectionConfig, NodeSettings, PollingDefaults, parse_connection, read_counts, read_seconds
 
 from pulse_pve.client import DEFAULT_PORT, PVE_API, Address, normalize_host
 
@@ -46,13 +46,29 @@ class PVEConfig(ConnectionConfig):
     member_port: int = DEFAULT_PORT
 
 
+def default_cadences(polling: PollingDefaults) -> Cadences:
+    """Return the cadences the configuration's ``polling`` section implies; a node's options override them.
+
+    Guest agent data is read every five detail intervals (5 minutes at the
+    default 60 s), because each read is one agent call per running VM. The
+    storage flags and cluster membership keep their own 60 s.
+    """
+    return Cadences(
+        interval=polling.interval_seconds,
+        guest_status=polling.detail_interval_seconds,
+        guest_agent=polling.detail_interval_seconds * 5,
+        slow=polling.slow_interval_seconds,
+        concurrency=min(polling.max_concurrency, 64),
+    )
+
+
 def parse_settings(settings: NodeSettings) -> tuple[PVEConfig | None, list[str]]:
     """Return the parsed config and one "field: reason" line per problem."""
     problems: list[str] = []
     connection = parse_connection(settings, PVE_API, problems)
     address = connection["address"]
     options: dict[str, Any] = dict(settings.options or {})
-    cadences = Cadences()
+    cadences = default_cadences(settings.polling)
     read_seconds(options, _FLOAT_OPTIONS, cadences, problems)
     read_counts(options, {"concurrency": (1, 64)}, cadences, problems)
     if "detail_share" in options:
