@@ -15,14 +15,16 @@ the interval), so a poll slowed by a busy machine finishes instead of being
 cancelled and retried.
 
 The daemon runs in this process through its real scheduler (``Daemon.run``
-with SQLite storage, alerts and Hypercorn on 127.0.0.1). It polls at the
-smallest intervals the configuration allows: 1 s, guest details every 5 s and
-slow data every 10 s. One WebSocket client in this process reads every update
-(reconnecting when the hub drops it for falling behind), and ``/metrics`` and
-``/api/state`` are scraped every 10 s. The run stops after ``--polls`` polls
+with SQLite storage, alerts and Hypercorn on 127.0.0.1). It polls every second,
+reads guest details every 6 s and slow data (backups, tasks, snapshots, disks)
+every 30 s: the default cadences (10 s, 60 s, 300 s) in simulated time. A client
+process reads every WebSocket update (each client gets the newest state) and scrapes
+``/metrics`` and ``/api/state`` every 10 s; ``--clients-in-process`` runs
+those clients in the daemon's process instead, as the bench did before, so
+that their buffers count in the RSS. The run stops after ``--polls`` polls
 summed over all sources, or after ``--max-minutes``. RSS (``VmRSS`` from
-``/proc/self/status``, so it includes the client's buffers) is sampled every
-5 s into a CSV under ``bench/results/``.
+``/proc/self/status``), glibc malloc's and CPython's small-object
+allocator's figures are sampled every 5 s into a CSV under ``bench/results/``.
 
 Phase ``large``: a fresh process polls ``Scenario.large(nodes=16, guests=2500)``
 (PVE and its PBS) at a 10 s interval and reports the median RSS over the
@@ -124,6 +126,42 @@ def malloc_status() -> dict[str, int]:
     return {"malloc_used_bytes": info.uordblks, "malloc_free_bytes": info.fordblks, "malloc_mmap_bytes": info.hblkhd}
 
 
+OBMALLOC_FIELDS = {
+    "# arenas allocated current": "obmalloc_arenas",
+    "# bytes in allocated blocks": "obmalloc_used_bytes",
+    "# bytes in available blocks": "obmalloc_free_bytes",
+}
+
+
+def obmalloc_status() -> dict[str, int]:
+    """Return CPython's small-object allocator figures: arenas held, bytes in use and free bytes in them.
+
+    CPython takes its 1 MiB arenas straight from ``mmap``, so ``mallinfo2`` does not
+    count them. ``sys._debugmallocstats`` writes to the C-level stderr, which is
+    redirected to a temporary file for the call.
+    """
+    with tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(capture.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read().decode(errors="replace")
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        label, _, value = line.partition("=")
+        name = OBMALLOC_FIELDS.get(label.strip())
+        if name and value.strip():
+            found[name] = int(value.strip().replace(",", ""))
+    if "obmalloc_arenas" in found:
+        found["obmalloc_arena_bytes"] = found.pop("obmalloc_arenas") * 2**20
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -140,20 +178,34 @@ def node_entry(node_id: str, node_type: str, url: str, token: dict[str, str], fi
     }
 
 
-def soak_scenarios() -> list[tuple[str, Scenario]]:
-    cluster = Scenario(seed=1, nodes=3, cluster_name="soak", guests=120, pbs=PBSScenario(snapshots=2000))
+def soak_start(hour: float) -> float:
+    """Return the epoch of the most recent ``hour`` o'clock UTC: the simulated time the soak starts at.
+
+    The simulator's nightly backup runs start after 01:00 and take up to about an hour.
+    One that finishes during the run adds its tasks and backup files to the state
+    (about half a megabyte of JSON here), so the run's RSS then measures more data, not
+    a leak. A fixed start hour keeps that event inside or outside every run alike.
+    """
+    now = time.time()
+    start = now - now % 86400 + hour * 3600
+    return start if start <= now else start - 86400
+
+
+def soak_scenarios(start_time: float | None = None) -> list[tuple[str, Scenario]]:
+    cluster = Scenario(seed=1, nodes=3, cluster_name="soak", guests=120, pbs=PBSScenario(snapshots=2000),
+                       start_time=start_time)
     scenarios = [("cluster", cluster)]
     for index in range(STANDALONE_NODES):
         standalone = Scenario(seed=100 + index, nodes=1, node_names=[f"solo{index:02d}"], cluster_name=None,
-                              guests=STANDALONE_GUESTS, replication_jobs=0, pbs=None)
+                              guests=STANDALONE_GUESTS, replication_jobs=0, pbs=None, start_time=start_time)
         scenarios.append((f"solo{index:02d}", standalone))
     return scenarios
 
 
-async def serve_simulators(kind: str, speed: float) -> None:
+async def serve_simulators(kind: str, speed: float, start_time: float | None = None) -> None:
     """Run the phase's simulators, print their node settings as one JSON line, and serve until stdin closes."""
     if kind == "soak":
-        scenarios = soak_scenarios()
+        scenarios = soak_scenarios(start_time)
     else:
         scenarios = [("large", Scenario.large(nodes=16, guests=2500))]
     async with trio.open_nursery() as nursery:
@@ -188,8 +240,10 @@ async def serve_simulators(kind: str, speed: float) -> None:
         nursery.cancel_scope.cancel()
 
 
-def start_simulator_child(kind: str, speed: float = 1.0) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
-    child = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--speed", str(speed)], cwd=ROOT,
+def start_simulator_child(kind: str, speed: float = 1.0,
+                          start_time: float | None = None) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
+    extra = [] if start_time is None else ["--start-time", str(start_time)]
+    child = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--speed", str(speed), *extra], cwd=ROOT,
                              stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert child.stdout is not None
@@ -211,18 +265,22 @@ def stop_child(child: subprocess.Popen[str]) -> None:
 # --- daemon phases -----------------------------------------------------------------------------
 
 class FastClock:
-    """A wall clock that runs ``speed`` times faster than real time from the moment it is made."""
+    """A wall clock that runs ``speed`` times faster than real time from the moment it is made.
 
-    def __init__(self, speed: float) -> None:
+    It starts at ``start`` (an epoch), or at the real time when that is None.
+    """
+
+    def __init__(self, speed: float, start: float | None = None) -> None:
         self.speed = speed
         self.origin = time.time()
+        self.start = self.origin if start is None else start
 
     def __call__(self) -> float:
-        return self.origin + (time.time() - self.origin) * self.speed
+        return self.start + (time.time() - self.origin) * self.speed
 
 
 async def start_bench_daemon(nursery: trio.Nursery, data_dir: Path, nodes: list[dict[str, Any]],
-                             interval: float, speed: float = 1.0) -> Any:
+                             interval: float, speed: float = 1.0, start_time: float | None = None) -> Any:
     """Start a daemon on 127.0.0.1 whose state, alerts and storage run on a clock ``speed`` times real time."""
     from pulse_core.cli import make_host
     from pulse_core.config import load_config
@@ -231,11 +289,12 @@ async def start_bench_daemon(nursery: trio.Nursery, data_dir: Path, nodes: list[
     overrides = {
         "data_dir": str(data_dir), "server.bind": "127.0.0.1", "server.port": free_port(),
         "polling.interval_seconds": interval, "polling.timeout_seconds": max(interval * 0.95, 0.95),
-        "polling.detail_interval_seconds": 5, "polling.slow_interval_seconds": 10, "logging.level": "WARNING",
+        "polling.detail_interval_seconds": max(60 / speed, 5), "polling.slow_interval_seconds": max(300 / speed, 10),
+        "logging.level": "WARNING",
     }
     host = make_host()
     config = load_config(None, env={}, overrides=overrides, section_models=host.config_sections())
-    clock = FastClock(speed)
+    clock = FastClock(speed, start_time)
     daemon = Daemon(config, host, clock=clock)
     # Sample timestamps come from the daemon's clock and block flushes from the storage's, so both must agree.
     daemon.storage.clock = clock
@@ -268,6 +327,38 @@ async def read_websocket(url: str, counter: list[int], drops: list[int]) -> None
             await trio.sleep(1)
 
 
+async def serve_clients(base: str, counters_path: str, websocket: bool) -> None:
+    """Run the soak's API clients until stdin closes, writing their counters to ``counters_path`` every second.
+
+    They run in their own process so that the buffers of the WebSocket client and the
+    scraper, each holding states of several MB, are not counted in the daemon's RSS.
+    """
+    messages, scrapes, drops = [0], [0], [0]
+    target = Path(counters_path)
+
+    async def write_counters() -> None:
+        while True:
+            await trio.sleep(1)
+            scratch = target.with_suffix(".tmp")
+            scratch.write_text(json.dumps({"ws_messages": messages[0], "ws_drops": drops[0], "scrapes": scrapes[0]}))
+            scratch.replace(target)
+
+    async with trio.open_nursery() as nursery:
+        if websocket:
+            nursery.start_soon(read_websocket, base.replace("http://", "ws://") + "/ws", messages, drops)
+        nursery.start_soon(scrape, base, scrapes)
+        nursery.start_soon(write_counters)
+        await trio.to_thread.run_sync(sys.stdin.read)
+        nursery.cancel_scope.cancel()
+
+
+def read_counters(path: Path) -> dict[str, int]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"ws_messages": 0, "ws_drops": 0, "scrapes": 0}
+
+
 async def scrape(base: str, counter: list[int]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         while True:
@@ -288,22 +379,32 @@ def print_allocation_growth(before: tracemalloc.Snapshot, after: tracemalloc.Sna
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     if args.trace:
         tracemalloc.start()
-    child, nodes = start_simulator_child("soak", args.speed)
+    start_time = soak_start(args.start_hour)
+    child, nodes = start_simulator_child("soak", args.speed, start_time)
     timer = FullCollectionTimer()
     gc.callbacks.append(timer)
     RESULTS.mkdir(parents=True, exist_ok=True)
     csv_path = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.csv"
     rows: list[dict[str, Any]] = []
     rss_before = rss_bytes()
+    clients: subprocess.Popen[str] | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="pulse-soak-") as data_dir:
             async with trio.open_nursery() as nursery:
-                daemon = await start_bench_daemon(nursery, Path(data_dir), nodes, interval=1.0, speed=args.speed)
+                daemon = await start_bench_daemon(nursery, Path(data_dir), nodes, interval=1.0, speed=args.speed,
+                                                  start_time=start_time)
                 base = daemon.bound_urls[0]
                 messages, scrapes, drops = [0], [0], [0]
-                if args.websocket:
-                    nursery.start_soon(read_websocket, base.replace("http://", "ws://") + "/ws", messages, drops)
-                nursery.start_soon(scrape, base, scrapes)
+                counters_path = Path(data_dir) / "client-counters.json"
+                if args.clients_in_process:
+                    if args.websocket:
+                        nursery.start_soon(read_websocket, base.replace("http://", "ws://") + "/ws", messages, drops)
+                    nursery.start_soon(scrape, base, scrapes)
+                else:
+                    clients = subprocess.Popen(
+                        [sys.executable, __file__, "--serve", "clients", "--url", base, "--counters", str(counters_path)]
+                        + ([] if args.websocket else ["--no-websocket"]),
+                        cwd=ROOT, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
                 started = time.monotonic()
                 deadline = started + args.max_minutes * 60
                 baseline = None
@@ -313,25 +414,33 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                     if args.trace and baseline is None and polls >= args.polls * WARMUP_SHARE:
                         baseline = tracemalloc.take_snapshot()
                     memory = memory_status()
+                    if not args.clients_in_process:
+                        counted = read_counters(counters_path)
+                        messages[0], drops[0], scrapes[0] = counted["ws_messages"], counted["ws_drops"], counted["scrapes"]
                     rows.append({
                         "elapsed_s": round(time.monotonic() - started, 1), "polls": polls, "failures": failures,
                         "rss_bytes": memory["VmRSS"], "rss_anon_bytes": memory.get("RssAnon", 0),
                         "rss_file_bytes": memory.get("RssFile", 0), "guests": len(daemon.state.all("guests")),
+                        "active_alerts": len(daemon.state.active_alerts), "state_bytes": len(daemon.state.serialized()),
                         "ws_messages": messages[0], "ws_drops": drops[0], "scrapes": scrapes[0],
-                        "gc_full_collections": gc.get_stats()[2]["collections"], **malloc_status(),
+                        "gc_full_collections": gc.get_stats()[2]["collections"], **malloc_status(), **obmalloc_status(),
                     })
                     if polls >= args.polls or time.monotonic() >= deadline:
                         break
                 if baseline is not None:
                     print_allocation_growth(baseline, tracemalloc.take_snapshot())
+                if clients is not None:
+                    stop_child(clients)
                 gc.callbacks.remove(timer)
-                reclaimable = measure_full_collection()
+                reclaimable = measure_full_collection(args.garbage)
                 sources = len(daemon.scheduler.pollers)
                 guests = len(daemon.state.all("guests"))
                 pbs_backups = len(daemon.state.all("pbs_backups"))
                 daemon.request_shutdown()
                 nursery.cancel_scope.cancel()
     finally:
+        if clients is not None and clients.poll() is None:
+            stop_child(clients)
         stop_child(child)
 
     with csv_path.open("w", newline="") as handle:
@@ -350,7 +459,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "pbs_backups": pbs_backups, "polls": total_polls, "failures": rows[-1]["failures"],
         "seconds": rows[-1]["elapsed_s"], "ws_messages": rows[-1]["ws_messages"],
         "ws_drops": rows[-1]["ws_drops"], "scrapes": rows[-1]["scrapes"],
-        "speed": args.speed, "simulated_hours": rows[-1]["elapsed_s"] * args.speed / 3600,
+        "speed": args.speed, "start_hour_utc": args.start_hour, "simulated_hours": rows[-1]["elapsed_s"] * args.speed / 3600,
         "rss_before_daemon_mb": rss_before / 2**20, "warmup_polls": rows[warm_index]["polls"],
         "warmup_rss_mb": warm_rss / 2**20, "end_rss_mb": end_rss / 2**20,
         "growth_percent": (end_rss - warm_rss) / warm_rss * 100,
@@ -382,13 +491,39 @@ class FullCollectionTimer:
             self.pauses.append(time.perf_counter() - self._started)
 
 
-def measure_full_collection() -> dict[str, float]:
+def print_garbage(garbage: list[Any], top: int = 25) -> None:
+    """Print to stderr the types of the objects a full collection found unreachable, by count and by size."""
+    counts: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    for obj in garbage:
+        name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+        counts[name] = counts.get(name, 0) + 1
+        try:
+            sizes[name] = sizes.get(name, 0) + sys.getsizeof(obj)
+        except TypeError:
+            pass
+    print(f"Unreachable objects in the final full collection: {len(garbage)}", file=sys.stderr)
+    for name, count in sorted(counts.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {count:8d} objects {sizes.get(name, 0) / 1024:10.0f} KiB  {name}", file=sys.stderr)
+    print("Largest types by size:", file=sys.stderr)
+    for name, size in sorted(sizes.items(), key=lambda item: -item[1])[:10]:
+        print(f"  {size / 1024:10.0f} KiB {counts[name]:8d} objects  {name}", file=sys.stderr)
+
+
+def measure_full_collection(show_garbage: bool = False) -> dict[str, float]:
     """Run a full garbage collection and then malloc_trim at the end of the soak; return what each gave back.
 
     Memory that only a full collection frees is garbage in reference cycles waiting
-    for the collector, not a leak.
+    for the collector, not a leak. With ``show_garbage`` the collection keeps what it
+    found (``gc.DEBUG_SAVEALL``) long enough to print its types, then lets it go.
     """
     rss_before, malloc_before = rss_bytes(), malloc_status()
+    if show_garbage:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        gc.set_debug(0)
+        print_garbage(gc.garbage)
+        gc.garbage.clear()
     unreachable = gc.collect()
     rss_after, malloc_after = rss_bytes(), malloc_status()
     freed = {"full_gc_unreachable_objects": float(unreachable), "full_gc_rss_drop_mb": (rss_before - rss_after) / 2**20}
@@ -454,7 +589,10 @@ async def large(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_phase(phase: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--phase", phase, "--polls", str(args.polls), "--speed", str(args.speed),
-               "--max-minutes", str(args.max_minutes), "--large-polls", str(args.large_polls), "--json"]
+               "--max-minutes", str(args.max_minutes), "--large-polls", str(args.large_polls),
+               "--start-hour", str(args.start_hour), "--json"]
+    command += [flag for flag, wanted in (("--no-websocket", not args.websocket),
+                                          ("--clients-in-process", args.clients_in_process)) if wanted]
     output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -479,12 +617,26 @@ def main() -> None:
     parser.add_argument("--trace", action="store_true",
                         help="soak phase: print the lines whose allocations grew after warm-up (slows the run; "
                              "RSS then includes tracemalloc's own records)")
+    parser.add_argument("--garbage", action="store_true",
+                        help="soak phase: print the types of the objects the final full collection finds unreachable")
+    parser.add_argument("--clients-in-process", action="store_true",
+                        help="soak phase: run the WebSocket client and the scraper in the daemon's process, as "
+                             "before (their buffers then count in the RSS)")
     parser.add_argument("--json", action="store_true", help="print the phase's result as one JSON line")
-    parser.add_argument("--serve", choices=["soak", "large"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["soak", "large", "clients"], help=argparse.SUPPRESS)
+    parser.add_argument("--start-hour", type=float, default=12.0,
+                        help="soak phase: the simulated clocks start at this hour UTC of the current or previous day "
+                             "(default 12, so no nightly backup run ends during the run; 0.5 puts one in it)")
+    parser.add_argument("--start-time", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--counters", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.serve == "clients":
+        trio.run(serve_clients, args.url, args.counters, args.websocket)
+        return
     if args.serve:
-        trio.run(serve_simulators, args.serve, args.speed)
+        trio.run(serve_simulators, args.serve, args.speed, args.start_time)
         return
     if args.phase == "all":
         for phase in ("soak", "large"):
