@@ -181,10 +181,9 @@ def node_entry(node_id: str, node_type: str, url: str, token: dict[str, str], fi
 def soak_start(hour: float) -> float:
     """Return the epoch of the most recent ``hour`` o'clock UTC: the simulated time the soak starts at.
 
-    The simulator's nightly backup runs start after 01:00 and take up to about an hour.
-    One that finishes during the run adds its tasks and backup files to the state
-    (about half a megabyte of JSON here), so the run's RSS then measures more data, not
-    a leak. A fixed start hour keeps that event inside or outside every run alike.
+    What the simulator builds depends on its start time (how many nightly backups
+    lie behind it, job schedules, where the history blocks begin), so a fixed
+    hour lets runs made at different times of day be compared.
     """
     now = time.time()
     start = now - now % 86400 + hour * 3600
@@ -626,7 +625,7 @@ def main() -> None:
     parser.add_argument("--serve", choices=["soak", "large", "clients"], help=argparse.SUPPRESS)
     parser.add_argument("--start-hour", type=float, default=12.0,
                         help="soak phase: the simulated clocks start at this hour UTC of the current or previous day "
-                             "(default 12, so no nightly backup run ends during the run; 0.5 puts one in it)")
+                             "(default 12)")
     parser.add_argument("--start-time", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--counters", help=argparse.SUPPRESS)
