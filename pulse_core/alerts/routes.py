@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 from quart import Blueprint, Response, g, jsonify, request
 
@@ -22,6 +22,7 @@ from pulse_core.alerts.settings import (
 )
 from pulse_core.state import alert_to_api
 from pulse_core.web.app import error_response
+from pulse_core.web.jsonio import format_known_fields, nested_field_names
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,15 @@ def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _problems(exc: ValidationError) -> str:
+def _problems(exc: ValidationError, model: type[BaseModel]) -> str:
+    """Join the validation problems; an unknown field also lists the fields known at its place in ``model``."""
     lines = []
     for line, error in zip(validation_problems(exc), exc.errors(), strict=True):
         if error["type"] == "extra_forbidden":
             line = line.replace(error["msg"], "unknown field")
+            known = nested_field_names(model, error["loc"][:-1])
+            if known:
+                line += format_known_fields(known)
         lines.append(line)
     return "; ".join(lines)
 
@@ -135,7 +140,7 @@ def create_blueprint(context: Any) -> Blueprint:
             document = ThresholdDocument.model_validate(merged)
             settings = load_settings({**document.model_dump(), "overrides": current.model_dump()["overrides"]})
         except ValidationError as exc:
-            raise BadRequest(_problems(exc)) from None
+            raise BadRequest(_problems(exc, ThresholdDocument)) from None
         await save(settings, "alerts.thresholds.update")
         return jsonify(thresholds_document(settings))
 
@@ -153,7 +158,7 @@ def create_blueprint(context: Any) -> Blueprint:
         try:
             settings = load_settings({**current, "overrides": overrides})
         except ValidationError as exc:
-            raise BadRequest(_problems(exc)) from None
+            raise BadRequest(_problems(exc, AlertSettings)) from None
         await save(settings, "alerts.overrides.update")
         return jsonify(overrides_document(settings))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -51,6 +53,68 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def model_field_names(model: type[BaseModel]) -> list[str]:
+    """Return the field names ``model`` accepts in API form (aliases where set), sorted."""
+    return sorted(field.alias or name for name, field in model.model_fields.items())
+
+
+def format_known_fields(known: Iterable[str]) -> str:
+    """Return the " (known fields: ...)" suffix that follows an unknown-field error."""
+    return f" (known fields: {', '.join(sorted(known))})"
+
+
+def reject_unknown_fields(data: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Raise a 400 ``ApiError`` naming every key of ``data`` that is not in ``known``.
+
+    The message has the same form as a pydantic model with ``extra="forbid"`` gives
+    through ``parse_model``: ``colour: unknown field (known fields: a, b)``.
+    """
+    known = set(known)
+    unknown = [str(key) for key in data if key not in known]
+    if unknown:
+        message = "; ".join(f"{name}: unknown field" for name in unknown)
+        raise ApiError(400, message + format_known_fields(known))
+
+
+def _unwrap_container(annotation: Any) -> tuple[Any, bool]:
+    """Return the item type of an optional, dict or list annotation and whether a key or index is skipped."""
+    origin = typing.get_origin(annotation)
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _unwrap_container(args[0])
+    if origin in (dict, Mapping) and len(args) == 2:
+        return args[1], True
+    if origin in (list, Sequence) and len(args) == 1:
+        return args[0], True
+    return annotation, False
+
+
+def nested_field_names(model: type[BaseModel], location: Sequence[Any]) -> list[str] | None:
+    """Return the field names of the model found at ``location`` (a pydantic error ``loc``) inside ``model``.
+
+    Dict keys and list indexes in ``location`` are stepped over. Returns ``None`` when
+    the location does not lead to a model, e.g. a field of a plain type.
+    """
+    current: Any = model
+    steps = list(location)
+    while steps:
+        current, skips_key = _unwrap_container(current)
+        if skips_key:
+            steps.pop(0)
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        step = str(steps.pop(0))
+        field = next((item for name, item in current.model_fields.items() if step in (name, item.alias)), None)
+        if field is None:
+            return None
+        current = field.annotation
+    current, _ = _unwrap_container(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return model_field_names(current)
+    return None
+
+
 def parse_model(model: type[ModelT], data: Mapping[str, Any], known_fields_hint: bool = True) -> ModelT:
     """Validate ``data`` with ``model``; a failure becomes a 400 naming each bad field and why."""
     try:
@@ -58,8 +122,7 @@ def parse_model(model: type[ModelT], data: Mapping[str, Any], known_fields_hint:
     except ValidationError as exc:
         message = format_validation_error(exc)
         if known_fields_hint and any(error["type"] == "extra_forbidden" for error in exc.errors()):
-            known = ", ".join(sorted(field.alias or name for name, field in model.model_fields.items()))
-            message += f" (known fields: {known})"
+            message += format_known_fields(model_field_names(model))
         raise ApiError(400, message) from None
 
 

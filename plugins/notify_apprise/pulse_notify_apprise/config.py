@@ -14,6 +14,9 @@ from pulse_core.errors import ConfigError
 from pulse_core.notify.redact import MASK, scrub, secret_fragments
 
 SECTION = "notifications_apprise"
+# The fields parse_target reads from API input, plus "id" from the API form. The test route uses
+# "id" to pick a saved target, and create and update ignore it.
+KNOWN_FIELDS = ("name", "url", "enabled", "id")
 
 
 def private_url(url: str) -> str:

@@ -14,10 +14,10 @@ from pulse_core.errors import ConfigError
 from pulse_core.model import Notification
 from pulse_core.notify.templates import sample_alert
 from pulse_core.web.app import error_response
-from pulse_core.web.jsonio import json_response, read_json_object
+from pulse_core.web.jsonio import json_response, read_json_object, reject_unknown_fields
 
 from pulse_notify_apprise.channel import AppriseNotifier
-from pulse_notify_apprise.config import SECTION, AppriseTarget, load_targets, parse_target
+from pulse_notify_apprise.config import KNOWN_FIELDS, SECTION, AppriseTarget, load_targets, parse_target
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.post("/api/notifications/apprise")
     async def create_target() -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, KNOWN_FIELDS)
         try:
             target = parse_target(data)
         except ConfigError as exc:
@@ -79,6 +80,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.put("/api/notifications/apprise/<target_id>")
     async def update_target(target_id: str) -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, KNOWN_FIELDS)
         async with lock:
             targets = load_targets(context.settings)
             index = next((i for i, item in enumerate(targets) if item.id == target_id), None)
@@ -106,6 +108,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.post("/api/notifications/apprise/test")
     async def test_target() -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, KNOWN_FIELDS)
         existing = None
         if data.get("id"):
             existing = next((item for item in load_targets(context.settings) if item.id == data["id"]), None)

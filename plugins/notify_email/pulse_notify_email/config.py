@@ -14,6 +14,13 @@ from pulse_core.errors import ConfigError
 SECTION = "notifications_email"
 SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+# The fields parse_email_config reads from API input; "tls" and "startTLS" (or "starttls") are the
+# boolean form of "security".
+INPUT_FIELDS = ("enabled", "provider", "server", "port", "security", "tls", "startTLS", "starttls", "username",
+                "password", "from", "to", "replyTo", "caFile")
+# Fields of the API form that parse_email_config ignores, so a client may send back the document it loaded.
+RESPONSE_ONLY_FIELDS = ("hasPassword",)
+KNOWN_FIELDS = INPUT_FIELDS + RESPONSE_ONLY_FIELDS
 _ADDRESS_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\"]+@localhost$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:]+\]?$")
 

@@ -14,10 +14,10 @@ from pulse_core.errors import ConfigError
 from pulse_core.model import Notification
 from pulse_core.notify.templates import sample_alert
 from pulse_core.web.app import error_response
-from pulse_core.web.jsonio import json_response, read_json_object
+from pulse_core.web.jsonio import json_response, read_json_object, reject_unknown_fields
 
 from pulse_notify_email.channel import EmailNotifier
-from pulse_notify_email.config import SECTION, load_email_config, parse_email_config
+from pulse_notify_email.config import KNOWN_FIELDS, SECTION, load_email_config, parse_email_config
 from pulse_notify_email.providers import PROVIDERS
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.post("/api/notifications/email")
     async def save_email() -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, KNOWN_FIELDS)
         async with lock:
             try:
                 config = parse_email_config(data, load_email_config(context.settings))
@@ -69,6 +70,7 @@ def create_blueprint(context: Any) -> Blueprint:
     async def test_email() -> Response:
         # Without a body the saved settings are tested.
         data = await read_json_object() if await request.get_data(cache=True) else {}
+        reject_unknown_fields(data, KNOWN_FIELDS)
         try:
             config = parse_email_config({**data, "enabled": True}, load_email_config(context.settings))
         except ConfigError as exc:

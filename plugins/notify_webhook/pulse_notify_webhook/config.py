@@ -19,6 +19,12 @@ DEFAULT_RATE_LIMIT = 30  # deliveries per minute per webhook
 MAX_RATE_LIMIT = 600
 # Headers the channel sets itself; a user header must not replace them.
 RESERVED_HEADERS = frozenset({"content-length", "host", "x-pulse-event-id", "x-pulse-signature", "x-pulse-timestamp"})
+# The fields parse_webhook reads from API input.
+INPUT_FIELDS = ("name", "url", "service", "method", "enabled", "headers", "template", "customFields", "hmacSecret",
+                "rateLimitPerMinute")
+# Fields of the API form that parse_webhook ignores: the UI sends the document it loaded back with its edits.
+RESPONSE_ONLY_FIELDS = ("id", "hasSigningSecret")
+KNOWN_FIELDS = INPUT_FIELDS + RESPONSE_ONLY_FIELDS
 
 
 @dataclass(slots=True)

@@ -14,10 +14,10 @@ from pulse_core.errors import ConfigError
 from pulse_core.model import Notification
 from pulse_core.notify.templates import render, sample_alert, sample_contexts
 from pulse_core.web.app import error_response
-from pulse_core.web.jsonio import json_response, read_json_object
+from pulse_core.web.jsonio import json_response, read_json_object, reject_unknown_fields
 
 from pulse_notify_webhook.channel import WebhookNotifier
-from pulse_notify_webhook.config import SECTION, WebhookConfig, load_webhooks, parse_webhook
+from pulse_notify_webhook.config import KNOWN_FIELDS, SECTION, WebhookConfig, load_webhooks, parse_webhook
 from pulse_notify_webhook.presets import PRESETS
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.post("/api/notifications/webhooks")
     async def create_webhook() -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, KNOWN_FIELDS)
         try:
             webhook = parse_webhook(data)
         except ConfigError as exc:
@@ -101,6 +102,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.put("/api/notifications/webhooks/<webhook_id>")
     async def update_webhook(webhook_id: str) -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, KNOWN_FIELDS)
         async with lock:
             webhooks = load_webhooks(context.settings)
             index = next((i for i, item in enumerate(webhooks) if item.id == webhook_id), None)
@@ -129,6 +131,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.post("/api/notifications/webhooks/test")
     async def test_webhook() -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, KNOWN_FIELDS)
         existing = None
         if data.get("id"):
             existing = next((item for item in load_webhooks(context.settings) if item.id == data["id"]), None)
@@ -156,6 +159,7 @@ def create_blueprint(context: Any) -> Blueprint:
     @blueprint.post("/api/notifications/webhook-templates/preview")
     async def preview_template() -> Response:
         data = await read_json_object()
+        reject_unknown_fields(data, ("template",))
         template = data.get("template")
         if not isinstance(template, str) or not template.strip():
             return error_response("template: missing; send the template text to preview", 400)
