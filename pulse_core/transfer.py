@@ -56,6 +56,10 @@ MIN_PASSPHRASE_LENGTH = 12
 INIT_FILE_ENV = "PULSE_INIT_CONFIG_FILE"
 INIT_PASSPHRASE_ENV = "PULSE_INIT_CONFIG_PASSPHRASE"
 MAX_PASSPHRASE_LENGTH = 1024
+EXPECTED_FORMS = (
+    "expected the base64 bundle that `pulse export` writes, or the JSON file that "
+    "Settings → Export in the web UI downloads, complete and unchanged"
+)
 
 NODES = "nodes"
 ALERTS = "alerts"
@@ -124,6 +128,32 @@ def seal(plaintext: bytes, passphrase: str, *, iterations: int = KDF_ITERATIONS)
     return base64.b64encode(packed + ciphertext).decode("ascii")
 
 
+def bundle_text(data: str) -> str:
+    """Return the base64 bundle from either form an export is saved in.
+
+    ``pulse export`` writes the bare base64 text. The web UI's Settings → Export
+    downloads the JSON response of ``POST /api/config/export``, whose ``data``
+    field contains the same text. Anything that does not start with ``{`` is
+    returned unchanged for the base64 check.
+    """
+    stripped = data.strip()
+    if not stripped.startswith("{"):
+        return data
+    try:
+        document: dict[str, Any] = orjson.loads(stripped)
+    except orjson.JSONDecodeError as exc:
+        raise TransferError(f"data: starts like JSON but is not valid JSON ({exc}); {EXPECTED_FORMS}") from None
+    content_format = document.get("format", CONTENT_FORMAT)
+    if content_format != CONTENT_FORMAT:
+        raise TransferError(
+            f"data: the JSON file has format {content_format!r}, not {CONTENT_FORMAT!r}; {EXPECTED_FORMS}"
+        )
+    inner = document.get("data")
+    if not isinstance(inner, str) or not inner.strip():
+        raise TransferError(f'data: the JSON file has no "data" text field; {EXPECTED_FORMS}')
+    return inner
+
+
 def read_header(data: Any, *, min_iterations: int = KDF_ITERATIONS) -> tuple[BundleHeader, bytes, bytes]:
     """Decode bundle text; return the header, the packed header bytes and the ciphertext.
 
@@ -131,12 +161,12 @@ def read_header(data: Any, *, min_iterations: int = KDF_ITERATIONS) -> tuple[Bun
     """
     if not isinstance(data, str) or not data.strip():
         raise TransferError("data: required, the exported bundle text")
-    text = "".join(data.split())
+    text = "".join(bundle_text(data).split())
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise TransferError(
-            "data: not valid base64 text; paste the whole exported bundle (it may be truncated)"
+            f"data: not valid base64 text; {EXPECTED_FORMS} (the text may be truncated)"
         ) from None
     if len(raw) < len(MAGIC) + 1 or not raw.startswith(MAGIC):
         if MAGIC.startswith(raw[: len(MAGIC)]) and len(raw) < len(MAGIC):

@@ -34,7 +34,8 @@ def add_commands(subparsers: Any) -> None:
 
     imported = subparsers.add_parser("import", help="import an encrypted configuration bundle")
     _add_target(imported)
-    imported.add_argument("file", help="the bundle file, or - to read it from stdin")
+    imported.add_argument("file", help="the file from `pulse export` or the web UI's Settings → Export, "
+                                       "or - to read it from stdin")
     imported.set_defaults(handler=cmd_import)
 
 
@@ -144,7 +145,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     try:
-        data = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="ascii")
+        # UTF-8, not ASCII: the web UI's JSON export file carries node names as typed.
+        data = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise TransferError(f"file: cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}") from None
     passphrase = read_passphrase(args, confirm=False)

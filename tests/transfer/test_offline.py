@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,72 @@ async def test_cli_against_running_instance(daemon_factory, sim, tmp_path, capsy
     assert [node.id for node in target.configured_nodes()] == ["demo"]
     async with client_for(target) as client:
         assert [node["id"] for node in (await client.get("/api/config/nodes")).json()] == ["demo"]
+
+
+async def test_cli_imports_web_ui_export_file(daemon_factory, sim, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("PULSE_DATA_DIR", raising=False)
+    nodes = simulator_nodes(sim)
+    nodes[0]["name"] = "Büro PVE"
+    source = await daemon_factory(real_kdf=True, nodes=nodes)
+    async with client_for(source) as client:
+        response = await client.post("/api/config/export", json={"passphrase": PASSPHRASE})
+    assert response.status_code == 200, response.text
+    # The web UI saves the response document as JSON.stringify writes it: compact, non-ASCII kept.
+    ui_file = tmp_path / "pulse-config-2026-12-05.json"
+    ui_file.write_text(json.dumps(response.json(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    (tmp_path / "pass").write_text(PASSPHRASE + "\n")
+
+    status, out, err = await trio.to_thread.run_sync(run_cli, ["import", "--data-dir", str(tmp_path / "b"),
+                                                               "--passphrase-file", str(tmp_path / "pass"),
+                                                               str(ui_file)], capsys)
+
+    assert status == 0, err
+    assert "nodes: demo, demo-pbs" in out
+    assert SettingsStore(tmp_path / "b").get("nodes") == nodes
+
+
+@pytest.mark.parametrize("file_text, reason", [
+    ("this is not a bundle!", "data: not valid base64 text"),
+    ('{"data": 42}', 'data: the JSON file has no "data" text field'),
+    ('{"passphrase": "x"}', 'data: the JSON file has no "data" text field'),
+    ('{"data": "UFVMU0VDRkc=", "format": "other"}', "data: the JSON file has format 'other'"),
+    ('{"data": "UFVM', "data: starts like JSON but is not valid JSON"),
+    ("[1, 2]", "data: not valid base64 text"),
+])
+def test_cli_import_names_expected_forms(tmp_path, capsys, monkeypatch, file_text, reason) -> None:
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(file_text)
+    monkeypatch.setenv("PULSE_PASSPHRASE", PASSPHRASE)
+
+    status, _, err = run_cli(["import", "--data-dir", str(tmp_path / "b"), str(bundle)], capsys)
+
+    assert status == 1
+    assert reason in err
+    assert "expected the base64 bundle that `pulse export` writes, or the JSON file" in err
+    assert not (tmp_path / "b" / "settings.json").exists()
+
+
+async def test_cli_export_imports_through_web_ui_route(daemon_factory, sim_nodes, tmp_path, capsys,
+                                                       monkeypatch) -> None:
+    monkeypatch.delenv("PULSE_DATA_DIR", raising=False)
+    make_store(tmp_path / "a", {"nodes": sim_nodes, "alerts": ALERTS})
+    (tmp_path / "pass").write_text(PASSPHRASE + "\n")
+    bundle = tmp_path / "bundle.txt"
+    status, _, err = await trio.to_thread.run_sync(run_cli, ["export", "--data-dir", str(tmp_path / "a"),
+                                                             "--passphrase-file", str(tmp_path / "pass"),
+                                                             "-o", str(bundle)], capsys)
+    assert status == 0, err
+    target = await daemon_factory()
+
+    # The web UI posts a file that is not JSON as its text, trailing newline included.
+    async with client_for(target) as client:
+        response = await client.post("/api/config/import",
+                                     json={"data": bundle.read_text(), "passphrase": PASSPHRASE})
+
+    assert response.status_code == 200, response.text
+    assert [node["id"] for node in response.json()["imported"]["nodes"]] == ["demo", "demo-pbs"]
+    assert [node.id for node in target.configured_nodes()] == ["demo", "demo-pbs"]
+    assert target.alerts.config.guest.cpu.trigger == 80
 
 
 @pytest.fixture
