@@ -217,7 +217,7 @@ def blueprint(daemon: Any) -> Blueprint:
         primary = svc.tokens.primary()
         if primary is None:
             raise SecurityError("no API token is configured", 404)
-        deleted = await svc.tokens.delete(primary.id)
+        deleted = await svc.tokens.delete(primary.id, need_admin_token=svc.needs_admin_token)
         await record(audit.TOKEN_DELETED, target=deleted.name)
         return jsonify({"success": True, "hasToken": svc.tokens.primary() is not None})
 
@@ -231,7 +231,10 @@ def blueprint(daemon: Any) -> Blueprint:
     async def tokens_create() -> Response:
         _require_principal_or_private("creating an API token")
         body = await _json_object()
-        token = await security().tokens.create(body.get("name"), body.get("scopes"))
+        svc = security()
+        token = await svc.tokens.create(
+            body.get("name"), body.get("scopes"), need_admin_token=svc.needs_admin_token
+        )
         await record(audit.TOKEN_GENERATED, target=token.name, scopes=",".join(token.scopes))
         response = jsonify(token.public(reveal=True))
         response.status_code = 201
@@ -253,13 +256,15 @@ def blueprint(daemon: Any) -> Blueprint:
     @bp.put("/api/security/tokens/<tokenId>")
     async def tokens_update(tokenId: str) -> Response:  # noqa: N803 - the documented path parameter
         body = await _json_object()
-        token = await security().tokens.update(tokenId, body)
+        svc = security()
+        token = await svc.tokens.update(tokenId, body, need_admin_token=svc.needs_admin_token)
         await record(audit.TOKEN_UPDATED, target=token.name, scopes=",".join(token.scopes))
         return jsonify(token.public())
 
     @bp.delete("/api/security/tokens/<tokenId>")
     async def tokens_delete(tokenId: str) -> Response:  # noqa: N803 - the documented path parameter
-        token = await security().tokens.delete(tokenId)
+        svc = security()
+        token = await svc.tokens.delete(tokenId, need_admin_token=svc.needs_admin_token)
         await record(audit.TOKEN_DELETED, target=token.name)
         return jsonify({"success": True})
 

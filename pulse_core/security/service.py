@@ -43,6 +43,11 @@ class SecurityService:
         return self.auth_config.proxy_auth_header.strip().lower()
 
     @property
+    def needs_admin_token(self) -> bool:
+        """True when neither a password nor proxy sign-in exists, so only a ``*`` token could set a password."""
+        return not self.passwords.configured and not self.proxy_auth_header
+
+    @property
     def auth_configured(self) -> bool:
         """True when any login method exists: a password, an API token or proxy header auth."""
         return self.passwords.configured or self.tokens.configured or bool(self.proxy_auth_header)

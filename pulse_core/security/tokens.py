@@ -9,6 +9,10 @@ endpoints manage. Named tokens carry scopes:
 - ``monitoring:read``: read-only access (GET requests)
 - ``settings:write``: read access plus changing settings
 - ``*``: everything, including token management, export and import
+
+Any token turns sign-in on. While no password (or proxy header sign-in) is
+set, a change that would leave only tokens without ``*`` is rejected, because
+none of them could set a password and the web UI would stay locked.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ SCOPE_ALL = "*"
 KNOWN_SCOPES = (SCOPE_READ, SCOPE_WRITE, SCOPE_ALL)
 TOKEN_HEADER = "x-api-token"
 MAX_NAME_LENGTH = 64
+NO_PASSWORD_FIX = "set a password in Settings → Security first, or use a token with the * scope"
 
 
 @dataclass(slots=True)
@@ -154,6 +159,10 @@ class TokenStore:
                 found = token
         return found
 
+    def _leaves_admin_token(self, stored: list[ApiToken]) -> bool:
+        """Return True if ``stored`` is empty or a token with the ``*`` scope remains (the env token has it)."""
+        return bool(self.env_token) or not stored or any(SCOPE_ALL in token.scopes for token in stored)
+
     def principal_for(self, token: ApiToken) -> Principal:
         return Principal(name=f"token:{token.name}", method="token", scopes=frozenset(token.scopes))
 
@@ -178,11 +187,12 @@ class TokenStore:
         await self._save(tokens)
         return token
 
-    async def delete(self, token_id: str) -> ApiToken:
+    async def delete(self, token_id: str, need_admin_token: bool = False) -> ApiToken:
+        """Delete a stored token. ``need_admin_token`` works as in ``create``."""
         async with self._lock:
-            return await self._delete(token_id)
+            return await self._delete(token_id, need_admin_token)
 
-    async def _delete(self, token_id: str) -> ApiToken:
+    async def _delete(self, token_id: str, need_admin_token: bool) -> ApiToken:
         if token_id == ENV_ID:
             raise SecurityError(
                 "this token is set by the API_TOKEN environment variable; remove it there and restart", 409
@@ -191,14 +201,24 @@ class TokenStore:
         kept = [token for token in tokens if token.id != token_id]
         if len(kept) == len(tokens):
             raise SecurityError(f"token {token_id!r} not found", 404)
+        if need_admin_token and not self._leaves_admin_token(kept):
+            raise SecurityError(
+                "no password is set, and deleting this token leaves only tokens without the * scope, "
+                f"which cannot set one; {NO_PASSWORD_FIX}", 409,
+            )
         await self._save(kept)
         return next(token for token in tokens if token.id == token_id)
 
-    async def create(self, name: Any, scopes: Any) -> ApiToken:
-        async with self._lock:
-            return await self._create(name, scopes)
+    async def create(self, name: Any, scopes: Any, need_admin_token: bool = False) -> ApiToken:
+        """Create a named token.
 
-    async def _create(self, name: Any, scopes: Any) -> ApiToken:
+        ``need_admin_token`` is True while no password or proxy sign-in exists. Then the change is
+        rejected (409) unless the tokens left afterwards include one with the ``*`` scope.
+        """
+        async with self._lock:
+            return await self._create(name, scopes, need_admin_token)
+
+    async def _create(self, name: Any, scopes: Any, need_admin_token: bool) -> ApiToken:
         name = validate_name(name)
         scopes = validate_scopes(scopes)
         tokens = self._stored()
@@ -207,14 +227,20 @@ class TokenStore:
         token = ApiToken(id=uuid.uuid4().hex[:12], name=name, token=generate_value(), scopes=scopes,
                          created=self.clock())
         tokens.append(token)
+        if need_admin_token and not self._leaves_admin_token(tokens):
+            raise SecurityError(
+                "scopes: no password is set, and a token without the * scope turns sign-in on "
+                f"but cannot set a password, so nobody could sign in to the web UI; {NO_PASSWORD_FIX}", 409,
+            )
         await self._save(tokens)
         return token
 
-    async def update(self, token_id: str, changes: Mapping[str, Any]) -> ApiToken:
+    async def update(self, token_id: str, changes: Mapping[str, Any], need_admin_token: bool = False) -> ApiToken:
+        """Change a token's name or scopes. ``need_admin_token`` works as in ``create``."""
         async with self._lock:
-            return await self._update(token_id, changes)
+            return await self._update(token_id, changes, need_admin_token)
 
-    async def _update(self, token_id: str, changes: Mapping[str, Any]) -> ApiToken:
+    async def _update(self, token_id: str, changes: Mapping[str, Any], need_admin_token: bool) -> ApiToken:
         if token_id == ENV_ID:
             raise SecurityError("this token is set by the API_TOKEN environment variable and cannot be changed", 409)
         unknown = sorted(set(changes) - {"name", "scopes"})
@@ -231,5 +257,10 @@ class TokenStore:
             token.name = name
         if "scopes" in changes:
             token.scopes = validate_scopes(changes["scopes"])
+        if need_admin_token and not self._leaves_admin_token(tokens):
+            raise SecurityError(
+                "scopes: no password is set, and removing the * scope from this token leaves no token "
+                f"that can set one; {NO_PASSWORD_FIX}", 409,
+            )
         await self._save(tokens)
         return token
