@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "../../api";
 import { ErrorBox, Notice, Section, useAction, useAsync } from "../../components/ui";
 import { stateStore, useStore } from "../../store";
-import { fieldLabel, orderFields } from "./thresholdLabels";
+import { emptyFieldHint, fieldLabel, orderFields } from "./thresholdLabels";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Doc = { [key: string]: Json };
@@ -15,9 +15,19 @@ function setPath(doc: Doc, path: string[], value: Json): Doc {
 }
 
 const LEVELS = ["warning", "critical"];
+// Number fields the API allows to be null; they get the room for their empty-field placeholder.
+const NULLABLE_FIELDS = new Set(["critical", "delaySeconds"]);
+
+interface EditorProps {
+  doc: Doc;
+  path: string[];
+  onChange: (path: string[], value: Json) => void;
+  /** The document's top-level "defaultDelaySeconds", which an empty delay field inherits. */
+  defaultDelay: Json;
+}
 
 /** Render one level of the threshold document: numbers, switches and nested groups. */
-function Editor({ doc, path, onChange }: { doc: Doc; path: string[]; onChange: (path: string[], value: Json) => void }) {
+function Editor({ doc, path, onChange, defaultDelay }: EditorProps) {
   const entries = orderFields(Object.entries(doc), path[path.length - 1]);
   const scalars = entries.filter(([, value]) => value === null || typeof value !== "object" || Array.isArray(value));
   const groups = entries.filter(([, value]) => value !== null && typeof value === "object" && !Array.isArray(value));
@@ -63,8 +73,9 @@ function Editor({ doc, path, onChange }: { doc: Doc; path: string[]; onChange: (
                   id={id(key)}
                   type="number"
                   step="any"
+                  class={value === null || NULLABLE_FIELDS.has(key) ? "empty-hint" : undefined}
                   value={value === null ? "" : String(value)}
-                  placeholder={value === null ? "off" : undefined}
+                  placeholder={value === null ? emptyFieldHint(key, defaultDelay) : undefined}
                   onInput={(event) => {
                     const raw = event.currentTarget.value;
                     onChange([...path, key], raw === "" ? null : Number(raw));
@@ -78,7 +89,7 @@ function Editor({ doc, path, onChange }: { doc: Doc; path: string[]; onChange: (
       {groups.map(([key, value]) => (
         <fieldset key={key} class={`threshold-group depth-${path.length}`}>
           <legend>{fieldLabel(key)}</legend>
-          <Editor doc={value as Doc} path={[...path, key]} onChange={onChange} />
+          <Editor doc={value as Doc} path={[...path, key]} onChange={onChange} defaultDelay={defaultDelay} />
         </fieldset>
       ))}
     </>
@@ -249,7 +260,12 @@ export function ThresholdSettings() {
               save();
             }}
           >
-            <Editor doc={doc} path={[]} onChange={(path, value) => setDoc(setPath(doc, path, value))} />
+            <Editor
+              doc={doc}
+              path={[]}
+              onChange={(path, value) => setDoc(setPath(doc, path, value))}
+              defaultDelay={doc.defaultDelaySeconds}
+            />
             <ErrorBox error={action.error} />
             {action.message ? <Notice kind="success">{action.message}</Notice> : null}
             <div class="form-actions">

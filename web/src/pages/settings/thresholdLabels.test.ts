@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldLabel, humanize, orderFields } from "./thresholdLabels";
+import { emptyFieldHint, fieldLabel, humanize, orderFields } from "./thresholdLabels";
 
 const keys = (list: string[]) => orderFields(list.map((key) => [key, null] as [string, null])).map(([key]) => key);
 
@@ -28,5 +28,17 @@ describe("threshold labels", () => {
 
   it("keeps unknown keys after known ones in their order", () => {
     expect(keys(["zeta", "alpha", "enabled"])).toEqual(["enabled", "zeta", "alpha"]);
+  });
+});
+
+describe("empty field hints", () => {
+  it("names the level an empty critical field uses", () => {
+    expect(emptyFieldHint("critical", 5)).toBe("trigger + 10");
+  });
+
+  it("shows the configured default delay", () => {
+    expect(emptyFieldHint("delaySeconds", 5)).toBe("default (5 s)");
+    expect(emptyFieldHint("delaySeconds", 30)).toBe("default (30 s)");
+    expect(emptyFieldHint("delaySeconds", null)).toBe("default");
   });
 });

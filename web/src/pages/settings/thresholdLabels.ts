@@ -116,3 +116,19 @@ export function orderFields<T>(entries: [string, T][], group?: string): [string,
   const rank = (key: string) => ranks.get(key) ?? ORDER.length;
   return [...entries].sort((a, b) => rank(a[0]) - rank(b[0]));
 }
+
+// The server's CRITICAL_OFFSET in pulse_core/alerts/settings.py: an empty critical level is trigger + 10,
+// capped at 100. The thresholds API does not return it, so the form repeats it here.
+const CRITICAL_OFFSET = 10;
+
+/**
+ * Placeholder for an empty number field: what the server uses when the field is left empty.
+ * `defaultDelaySeconds` is the document's own "defaultDelaySeconds" value, which an empty delay inherits.
+ */
+export function emptyFieldHint(key: string, defaultDelaySeconds: unknown): string {
+  if (key === "critical") return `trigger + ${CRITICAL_OFFSET}`;
+  if (key === "delaySeconds") {
+    return typeof defaultDelaySeconds === "number" ? `default (${defaultDelaySeconds} s)` : "default";
+  }
+  return "default";
+}
