@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import logging
 import os
@@ -62,7 +63,10 @@ def load_from_args(args: argparse.Namespace, host: PluginHost | None = None) -> 
         if isinstance(plugins_section, dict) and isinstance(plugins_section.get("blocked"), list):
             blocked = plugins_section["blocked"]
         host = make_host(blocked)
-    config = load_config(path, os.environ, _overrides(args), host.config_sections(), raw=raw)
+    from pulse_core.daemon import config_node_problems
+
+    node_check = functools.partial(config_node_problems, host, host.source_types())
+    config = load_config(path, os.environ, _overrides(args), host.config_sections(), raw=raw, node_check=node_check)
     return config, host
 
 
@@ -169,11 +173,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from pulse_core.config.store import SETTINGS_FILE_NAME, SettingsStore
-    from pulse_core.daemon import NODES_SECTION, seed_nodes, validate_nodes
+    from pulse_core.daemon import NODES_SECTION, validate_nodes
 
+    # Loading reports the YAML nodes' problems together with the schema's.
     config, host = load_from_args(args)
     source_types = host.source_types()
-    problems = validate_nodes(host, source_types, seed_nodes(config), "nodes")
+    problems: list[str] = []
     data_dir = Path(config.data_dir).expanduser()
     settings_file = data_dir / SETTINGS_FILE_NAME
     if settings_file.is_file():

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from pydantic import ValidationError
 
 from pulse_core import __version__, allocator, systemd
 from pulse_core.alerts import AlertEngine
 from pulse_core.config import PulseConfig, SettingsStore
+from pulse_core.config.schema import NodeConfig
 from pulse_core.errors import ConfigError, PluginError, PulseError
 from pulse_core.model import ConnectionHealth, PollResult, slugify
 from pulse_core.notify import NotificationDispatcher
@@ -69,14 +71,38 @@ def node_settings_from_dict(data: dict[str, Any], polling: PollingDefaults | Non
     )
 
 
+def seed_node(node: NodeConfig) -> dict[str, Any]:
+    """Return a YAML node in its stored form, with an id slugged from its name."""
+    data = node.model_dump()
+    data["id"] = slugify(node.name)
+    return data
+
+
 def seed_nodes(config: PulseConfig) -> list[dict[str, Any]]:
-    """Return the YAML file's nodes in their stored form, each with an id slugged from its name."""
-    nodes = []
-    for node in config.nodes:
-        data = node.model_dump()
-        data["id"] = slugify(node.name)
-        nodes.append(data)
-    return nodes
+    """Return the YAML file's nodes in their stored form."""
+    return [seed_node(node) for node in config.nodes]
+
+
+def node_type_problem(plugins: PluginHost, source_types: dict[str, Any], node_type: str, prefix: str) -> str:
+    """Return the "prefix.type: reason" line for a node type that no loaded plugin provides."""
+    failed = [info for info in plugins.infos if info.name == node_type and (info.error or info.blocked)]
+    if failed:
+        reason = "is blocked by plugins.blocked" if failed[0].blocked else f"failed to load: {failed[0].error}"
+        return f"{prefix}.type: the plugin for {node_type!r} {reason}"
+    known = ", ".join(sorted(source_types)) or "none installed"
+    return f"{prefix}.type: unknown node type {node_type!r} (installed: {known})"
+
+
+def node_problems(plugins: PluginHost, source_types: dict[str, Any], data: dict[str, Any], prefix: str) -> list[str]:
+    """Return one "prefix.field: reason" line per problem in one stored-form node."""
+    try:
+        node = node_settings_from_dict(data)
+    except KeyError as exc:
+        return [f"{prefix}.{exc.args[0]}: required key is missing"]
+    source_type = source_types.get(node.type)
+    if source_type is None:
+        return [node_type_problem(plugins, source_types, node.type, prefix)]
+    return [f"{prefix}.{line}" for line in source_type.validate(node)]
 
 
 def validate_nodes(
@@ -85,24 +111,26 @@ def validate_nodes(
     """Return one "label[i].field: reason" line per problem in stored-form node settings."""
     problems: list[str] = []
     for index, data in enumerate(nodes):
-        prefix = f"{label}[{index}]"
-        try:
-            node = node_settings_from_dict(data)
-        except KeyError as exc:
-            problems.append(f"{prefix}.{exc.args[0]}: required key is missing")
-            continue
-        source_type = source_types.get(node.type)
-        if source_type is None:
-            failed = [info for info in plugins.infos if info.name == node.type and (info.error or info.blocked)]
-            if failed:
-                reason = "is blocked by plugins.blocked" if failed[0].blocked else f"failed to load: {failed[0].error}"
-                problems.append(f"{prefix}.type: the plugin for {node.type!r} {reason}")
-            else:
-                known = ", ".join(sorted(source_types)) or "none installed"
-                problems.append(f"{prefix}.type: unknown node type {node.type!r} (installed: {known})")
-            continue
-        problems.extend(f"{prefix}.{line}" for line in source_type.validate(node))
+        problems.extend(node_problems(plugins, source_types, data, f"{label}[{index}]"))
     return problems
+
+
+def config_node_problems(plugins: PluginHost, source_types: dict[str, Any], index: int, item: Any) -> list[str]:
+    """Return the plugin problems of entry ``index`` of the YAML ``nodes`` list.
+
+    ``item`` is the entry as read from the file. ``load_config`` calls this next to
+    the schema check, so both kinds of problem are reported in one run. An entry the schema rejects gets only the type
+    check, because the schema already lists its other problems.
+    """
+    prefix = f"nodes[{index}]"
+    try:
+        node = NodeConfig.model_validate(item)
+    except ValidationError:
+        node_type = item.get("type") if isinstance(item, dict) else None
+        if not isinstance(node_type, str) or node_type in source_types:
+            return []
+        return [node_type_problem(plugins, source_types, node_type, prefix)]
+    return node_problems(plugins, source_types, seed_node(node), prefix)
 
 
 class Daemon:

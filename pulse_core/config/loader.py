@@ -6,7 +6,7 @@ import difflib
 import logging
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -168,12 +168,15 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     section_models: Mapping[str, type[BaseModel]] | None = None,
     raw: dict[str, Any] | None = None,
+    node_check: Callable[[int, Any], list[str]] | None = None,
 ) -> PulseConfig:
     """Build the validated configuration, reporting every problem at once.
 
     ``overrides`` maps dotted keys (``server.port``) to values from the command
     line. ``section_models`` are the plugin- and service-owned sections. ``raw`` is the
     file's content when the caller has read it already (a pipe can be read only once).
+    ``node_check(index, entry)`` returns the plugin problems of one ``nodes`` entry
+    (unknown type, the plugin's own validation), listed with the schema's problems.
     """
     env = os.environ if env is None else env
     section_models = dict(section_models or {})
@@ -209,6 +212,11 @@ def load_config(
             sections[name] = model.model_validate(raw)
         except ValidationError as exc:
             problems.extend(format_validation_error(exc, prefix=name, model=model))
+
+    nodes = data.get("nodes")
+    if node_check is not None and isinstance(nodes, list):
+        for index, item in enumerate(nodes):
+            problems.extend(node_check(index, item))
 
     if problems:
         raise ConfigError(problems)

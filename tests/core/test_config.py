@@ -252,3 +252,55 @@ def test_invalid_seed_nodes_are_not_persisted(tmp_path):
         Daemon(config, host)
     assert info.value.problems[0].startswith("nodes[0].type: unknown node type 'pbx'")
     assert not (data_dir / SETTINGS_FILE_NAME).exists()
+
+
+SCHEMA_AND_NODE_MISTAKES = """\
+server:
+  port: 70000
+nodes:
+  - type: pvee
+    name: home
+    host: pve.example
+    token_name: pulse
+    token_value: not-a-real-secret
+  - type: pve
+    name: lab
+    host: lab.example
+    user: root@pam
+  - type: pbx
+    name: backup
+"""
+
+
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_node_problems_listed_with_schema_problems(tmp_path, command):
+    path = write(tmp_path, SCHEMA_AND_NODE_MISTAKES)
+    data_dir = tmp_path / "data"
+
+    result = run_cli(command, "--config", str(path), "--data-dir", str(data_dir))
+
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "pulse: server.port: Input should be less than or equal to 65535 (got 70000)" in lines
+    assert any(line.startswith("pulse: nodes[0].type: unknown node type 'pvee' (installed: ") for line in lines)
+    assert any(line.startswith("pulse: nodes[1].password: ") for line in lines), result.stderr
+    assert "pulse: nodes.2.host: required key is missing" in lines
+    assert any(line.startswith("pulse: nodes[2].type: unknown node type 'pbx' (installed: ") for line in lines)
+    assert len(lines) == 5, result.stderr
+    assert not (data_dir / "settings.json").exists()
+
+
+def test_load_config_runs_node_check_per_entry(tmp_path):
+    seen = []
+
+    def node_check(index, item):
+        seen.append((index, item["name"]))
+        return [f"nodes[{index}].type: checked"]
+
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, SCHEMA_AND_NODE_MISTAKES), env={"PULSE_DATA_DIR": str(tmp_path)},
+                    node_check=node_check)
+
+    assert seen == [(0, "home"), (1, "lab"), (2, "backup")]
+    assert info.value.problems[0].startswith("server.port: ")
+    assert info.value.problems[-3:] == [f"nodes[{index}].type: checked" for index in range(3)]
