@@ -90,6 +90,20 @@ async def test_round_trip_yields_equivalent_export(daemon_factory, sim) -> None:
     assert set(decrypt(first)["sections"]) >= {"nodes", "alerts", "notifications_webhooks", "guest_metadata"}
 
 
+async def test_import_accepts_export_file_text(daemon_factory) -> None:
+    source = await daemon_factory(nodes=[CLOSED_PORT_NODE])
+    exported = await export(source)
+    assert exported.status_code == 200, exported.text
+    target = await daemon_factory()
+
+    # The whole downloaded file as data, for clients that do not unwrap it like the web UI does.
+    response = await import_bundle(target, exported.text)
+
+    assert response.status_code == 200, response.text
+    assert [node["id"] for node in response.json()["imported"]["nodes"]] == ["lab"]
+    assert [node.id for node in target.configured_nodes()] == ["lab"]
+
+
 async def test_export_carries_credentials_and_metadata(daemon_factory, sim) -> None:
     source = await daemon_factory(nodes=simulator_nodes(sim))
     await configure_source(source)
