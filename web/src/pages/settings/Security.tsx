@@ -8,6 +8,7 @@ export interface SecurityStatus {
   hasPassword?: boolean;
   passwordSource?: string | null;
   hasApiToken?: boolean;
+  proxyAuth?: boolean;
   authenticated?: boolean;
   username?: string | null;
   showPasswordBanner?: boolean;
@@ -101,11 +102,31 @@ function PasswordChange({ status, onChanged }: { status: SecurityStatus; onChang
   );
 }
 
-function ApiTokens() {
+// The scopes the server accepts for a named token, from least to most access.
+const TOKEN_SCOPES: [string, string][] = [
+  ["monitoring:read", "Read-only (monitoring:read)"],
+  ["settings:write", "Read and change settings (settings:write)"],
+  ["*", "Full access, including tokens and password (*)"],
+];
+
+// Shown before the first token: any token turns sign-in on, and without a password only a * token can set one.
+const FIRST_TOKEN_WARNING =
+  "No password is set. A token turns sign-in on, so after this the web UI asks for a password. " +
+  "Copy the token, then set a password with it (POST /api/security/change-password with the X-API-Token header), " +
+  "or cancel and set a password above first. Continue?";
+// Shown instead of reloading the token lists, because the reload would need sign-in and hide the new token.
+const FIRST_TOKEN_CREATED =
+  "Token created and sign-in is on. Copy the token now and set a password with it before you leave or reload this page.";
+
+function ApiTokens({ status }: { status: SecurityStatus }) {
+  // The server's rule: without a password or proxy sign-in, only a * token can set a password later.
+  const needsAdminToken = !status.hasPassword && !status.proxyAuth;
+  const firstCredential = !status.authConfigured;
   const primary = useAsync((signal) => api.get<TokenInfo>("/api/system/api-token", signal), []);
   const named = useAsync((signal) => api.get<{ tokens: TokenInfo[] }>("/api/security/tokens", signal), []);
   const [revealed, setRevealed] = useState<string | null>(null);
   const [newName, setNewName] = useState("");
+  const [newScope, setNewScope] = useState(TOKEN_SCOPES[0][0]);
   const action = useAction();
   const secretOf = (token: TokenInfo) => token.token ?? token.value ?? null;
   const reveal = () =>
@@ -116,8 +137,11 @@ function ApiTokens() {
   const generate = () =>
     action.run(async () => {
       if (primary.data?.hasToken && !window.confirm("Generate a new API token? Scripts using the current one stop working.")) return;
+      const locksPage = firstCredential && needsAdminToken;
+      if (locksPage && !window.confirm(FIRST_TOKEN_WARNING)) return;
       const token = await api.post<TokenInfo>("/api/system/api-token/generate");
       setRevealed(secretOf(token));
+      if (locksPage) return FIRST_TOKEN_CREATED;
       primary.reload();
       named.reload();
       return "New token generated. Copy it now.";
@@ -134,9 +158,13 @@ function ApiTokens() {
   const create = () =>
     action.run(async () => {
       if (!newName.trim()) throw new Error("Give the token a name, e.g. home-assistant.");
-      const token = await api.post<TokenInfo>("/api/security/tokens", { name: newName.trim() });
+      // The server rejects a narrower scope without a password, and its error message names the fix.
+      const locksPage = firstCredential && needsAdminToken && newScope === "*";
+      if (locksPage && !window.confirm(FIRST_TOKEN_WARNING)) return;
+      const token = await api.post<TokenInfo>("/api/security/tokens", { name: newName.trim(), scopes: [newScope] });
       setRevealed(secretOf(token));
       setNewName("");
+      if (locksPage) return FIRST_TOKEN_CREATED;
       named.reload();
       return `Token ${token.name ?? newName} created. Copy it now: it is shown only on request.`;
     });
@@ -191,6 +219,7 @@ function ApiTokens() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Token</th>
+                <th scope="col">Scopes</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
                 <th scope="col">
@@ -203,6 +232,7 @@ function ApiTokens() {
                 <tr key={token.id ?? token.name}>
                   <td>{token.name}</td>
                   <td class="mono small">{token.hint ?? token.prefix ?? "hidden"}</td>
+                  <td class="mono small">{token.scopes?.join(", ") ?? "-"}</td>
                   <td>{formatTime(token.created)}</td>
                   <td>{token.lastUsed ? formatTime(token.lastUsed) : "never"}</td>
                   <td>
@@ -218,9 +248,24 @@ function ApiTokens() {
       ) : named.data ? (
         <p class="muted">No named tokens.</p>
       ) : null}
+      {needsAdminToken ? (
+        <Notice kind="warning">
+          No password is set. Until you set one above, only a token with full access (*) can be created, because any token turns
+          sign-in on and a narrower token cannot set a password.
+        </Notice>
+      ) : null}
       <div class="inline-form">
         <Field id="token-name" label="New token name">
           <input id="token-name" value={newName} onInput={(event) => setNewName(event.currentTarget.value)} />
+        </Field>
+        <Field id="token-scope" label="Scope">
+          <select id="token-scope" value={newScope} onChange={(event) => setNewScope(event.currentTarget.value)}>
+            {TOKEN_SCOPES.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
         </Field>
         <button type="button" class="button" onClick={create} disabled={action.busy}>
           Create token
@@ -295,7 +340,7 @@ export function SecuritySettings() {
         </Section>
       ) : null}
       {status.data ? <PasswordChange status={status.data} onChanged={status.reload} /> : null}
-      <ApiTokens />
+      {status.data ? <ApiTokens status={status.data} /> : null}
       <AuditLog />
     </>
   );
