@@ -82,9 +82,15 @@ def blueprint(daemon: Any) -> Blueprint:
         username = _string_field(body, "username")
         password = _string_field(body, "password")
         if not svc.passwords.configured:
+            if not svc.tokens.configured:
+                raise SecurityError(
+                    "no password is configured; set PULSE_AUTH_USER and PULSE_AUTH_PASS, "
+                    "or set one in Settings → Security", 400,
+                )
+            # Settings → Security needs sign-in now, so name the way that works with a token.
             raise SecurityError(
-                "no password is configured; set PULSE_AUTH_USER and PULSE_AUTH_PASS, "
-                "or set one in Settings → Security", 400,
+                "no password is configured; set PULSE_AUTH_USER and PULSE_AUTH_PASS and restart, or send "
+                "POST /api/security/change-password with an API token that has the * scope", 400,
             )
         client = current_client().address
         keys = (user_key(username), address_key(client))
