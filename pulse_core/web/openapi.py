@@ -515,13 +515,16 @@ OTHER_PATHS: dict[str, dict[str, Any]] = {
     "/api/system/api-token/delete": {"delete": operation("Remove the API token", "security", ANY_OBJECT)},
     "/api/security/tokens": {
         "get": operation("List scoped API tokens", "security", ANY_OBJECT),
-        "post": operation("Create a scoped API token", "security", ANY_OBJECT, status=201, body=_OBJECT_BODY),
+        "post": operation("Create a scoped API token", "security", ANY_OBJECT, status=201, body=_OBJECT_BODY,
+                          errors=(409,),
+                          description="409: the name is taken, or no password is set and the token lacks the * "
+                                      "scope (it would turn sign-in on with no way to set a password)."),
     },
     "/api/security/tokens/{tokenId}": {
         "parameters": [path_param("tokenId", "token id")],
         "get": operation("One API token", "security", ANY_OBJECT, errors=(404,)),
-        "put": operation("Change an API token", "security", ANY_OBJECT, errors=(404,), body=_OBJECT_BODY),
-        "delete": operation("Revoke an API token", "security", ANY_OBJECT, errors=(404,)),
+        "put": operation("Change an API token", "security", ANY_OBJECT, errors=(404, 409), body=_OBJECT_BODY),
+        "delete": operation("Revoke an API token", "security", ANY_OBJECT, errors=(404, 409)),
     },
     "/api/security/lockout": {"get": operation("Locked-out accounts and addresses", "security", ANY_OBJECT)},
     "/api/security/lockout/reset": {"post": operation(
@@ -540,7 +543,10 @@ OTHER_PATHS: dict[str, dict[str, Any]] = {
         "get": operation("List webhooks", "notifications", ANY_OBJECT),
         "post": operation("Create a webhook", "notifications", ANY_OBJECT, body=obj({
             "name": STRING, "url": STRING, "method": STRING, "service": STRING, "enabled": BOOLEAN,
-            "template": STRING}, required=["name", "url"])),
+            "template": STRING, "headers": {"type": "object", "additionalProperties": STRING},
+            "customFields": ANY_OBJECT, "hmacSecret": STRING,
+            "rateLimitPerMinute": {"type": "integer", "minimum": 1, "maximum": 600}},
+            required=["name", "url"], additional=False)),
     },
     "/api/notifications/webhooks/{id}": {
         "parameters": [path_param("id", "webhook id")],
