@@ -3,7 +3,7 @@
 Many services put the credential in the URL itself: Discord and Slack webhook
 paths, Telegram bot tokens, ``?token=`` parameters (Gotify, Pushover), the
 ``sig=`` of a Teams workflow URL. ``redact_url`` keeps the scheme, host, port
-and the non-secret shape of the path. ``scrub`` removes the secret parts of a
+and query keys and masks the rest the same way for every URL. ``scrub`` removes the secret parts of a
 URL from any text (an exception message, a response body) before it is shown.
 """
 
@@ -16,42 +16,32 @@ from collections.abc import Iterable
 
 MASK = "***"
 
-# Path shapes whose secret parts sit in known places, matched on the path alone
-# so a test double on 127.0.0.1 is redacted the same way as the real service.
-_PATH_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(/api(?:/v\d+)?/webhooks/).*$"), r"\1" + MASK),  # Discord
-    (re.compile(r"^(/services/).*$"), r"\1" + MASK),  # Slack
-    (re.compile(r"^/bot[^/]+(/[A-Za-z]+)?/?$"), "/bot" + MASK + r"\1"),  # Telegram
-    (re.compile(r"^(/hooks/).*$"), r"\1" + MASK),  # Mattermost, Rocket.Chat
-    (re.compile(r"^(/workflows/).*$"), r"\1" + MASK),  # Teams workflows (Power Automate)
-    (re.compile(r"^(/webhook(?:b2)?/).*$"), r"\1" + MASK),  # Teams legacy connectors
-]
-
-# A path segment shown as is: a short plain word such as "message", "v2" or "messages.json".
-_PLAIN_SEGMENT = re.compile(r"^(?:[A-Za-z][A-Za-z._-]{0,23}|v?\d{1,2})$")
-
-# Services whose whole path is the secret (an ntfy topic works like a password).
-_SECRET_PATH_SERVICES = frozenset({"ntfy"})
+# A path segment that reads as a plain word ("message", "v2", "messages.json"),
+# not as a token. Used only by ``secret_fragments``: scrubbing such words from
+# free text would garble it, while the displayed URL masks the whole path anyway.
+# NOTE: a letter-only secret of at most 15 characters counts as a plain word and
+# stays in free text unless the whole path appears there.
+_PLAIN_SEGMENT = re.compile(r"^(?:[A-Za-z][A-Za-z._-]{0,14}|v?\d{1,2})$")
 
 
-def _redact_path(path: str, service: str | None) -> str:
+def _redact_path(path: str) -> str:
+    # One rule for every URL: any path beyond "/" is masked whole, because
+    # services put keys in the path in shapes that no list can cover (Discord,
+    # Slack, Telegram, an ntfy topic, a self-hosted receiver's short path).
     if not path or path == "/":
         return path
-    if service in _SECRET_PATH_SERVICES:
-        return "/" + MASK
-    for pattern, replacement in _PATH_RULES:
-        if pattern.match(path):
-            return pattern.sub(replacement, path)
-    segments = path.split("/")
-    return "/".join(segment if not segment or _PLAIN_SEGMENT.match(segment) else MASK for segment in segments)
+    return "/" + MASK
 
 
 def redact_url(url: str, service: str | None = None) -> str:
-    """Return ``url`` with credentials, secret path parts and every query value masked.
+    """Return ``url`` with credentials, the whole path and every query value masked.
 
+    The result keeps the scheme, host, port and query keys, so
+    ``https://ntfy.sh/topic?auth=KEY`` becomes ``https://ntfy.sh/***?auth=***``.
     Every query value is masked, not only ``token=``: services name their keys
     freely (``user``, ``sig``, ``apikey`` ...). Text that does not parse as a
-    URL is masked entirely.
+    URL is masked entirely. ``service`` is accepted for callers that know it,
+    but every service gets the same rule.
     """
     try:
         parts = urllib.parse.urlsplit(url.strip())
@@ -70,7 +60,7 @@ def redact_url(url: str, service: str | None = None) -> str:
     if parts.query:
         pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
         query = "&".join(f"{urllib.parse.quote(key, safe='')}={MASK}" for key, _value in pairs) or MASK
-    path = _redact_path(parts.path, service)
+    path = _redact_path(parts.path)
     return urllib.parse.urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
@@ -89,19 +79,16 @@ def secret_fragments(url: str, service: str | None = None) -> list[str]:
     for _key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
         fragments.add(value)
 
-    redacted = _redact_path(parts.path, service).split("/")
-    original = parts.path.split("/")
-    if len(redacted) == len(original):
-        for before, after in zip(original, redacted):
-            if before != after:
-                fragments.add(before[3:] if after.startswith("bot") and before.startswith("bot") else before)
-    else:
-        # A rule replaced several segments with one mask: everything between
-        # the kept prefix and suffix is secret.
-        prefix, _mask, suffix = "/".join(redacted).partition(MASK)
-        middle = parts.path[len(prefix):len(parts.path) - len(suffix)]
-        fragments.add(middle)
-        fragments.update(segment for segment in middle.split("/") if segment)
+    path = parts.path.strip("/")
+    if path:
+        # The displayed URL hides the whole path. In free text, scrub the
+        # whole path and each token-like segment, but not plain words.
+        if "/" in path or not _PLAIN_SEGMENT.match(path):
+            fragments.add(path)
+        fragments.update(segment for segment in path.split("/") if segment and not _PLAIN_SEGMENT.match(segment))
+        first_segment = path.split("/")[0]
+        if first_segment.startswith("bot"):
+            fragments.add(first_segment[3:])  # a Telegram bot token after "/bot"
 
     expanded: set[str] = set()
     for fragment in fragments:

@@ -10,20 +10,20 @@ from pulse_core.notify.redact import RedactingFilter, redact_url, redact_urls_in
 
 CASES = [
     ("https://api.pushover.net/1/messages.json?token=APPTOKEN0000&user=USERKEY0000",
-     "https://api.pushover.net/1/messages.json?token=***&user=***", ["APPTOKEN0000", "USERKEY0000"]),
+     "https://api.pushover.net/***?token=***&user=***", ["APPTOKEN0000", "USERKEY0000"]),
     ("https://api.telegram.org/bot123456:SECRETPART0000/sendMessage",
-     "https://api.telegram.org/bot***/sendMessage", ["SECRETPART0000", "123456:SECRETPART0000"]),
+     "https://api.telegram.org/***", ["SECRETPART0000", "123456:SECRETPART0000"]),
     ("https://discord.com/api/webhooks/111111/SECRETPATH0000",
-     "https://discord.com/api/webhooks/***", ["SECRETPATH0000"]),
+     "https://discord.com/***", ["SECRETPATH0000"]),
     ("https://gotify.example/message?token=GOTIFY0000",
-     "https://gotify.example/message?token=***", ["GOTIFY0000"]),
+     "https://gotify.example/***?token=***", ["GOTIFY0000"]),
     ("https://hooks.slack.com/services/T0000/B0000/slacksecretvalue",
-     "https://hooks.slack.com/services/***", ["slacksecretvalue"]),
+     "https://hooks.slack.com/***", ["slacksecretvalue"]),
     ("https://example.webhook.office.com/webhookb2/abc@def/IncomingWebhook/ghi/jkl",
-     "https://example.webhook.office.com/webhookb2/***", ["abc@def"]),
+     "https://example.webhook.office.com/***", ["abc@def"]),
     ("https://prod-1.westus.logic.azure.com:443/workflows/abcdef/triggers/manual/paths/invoke?api-version=1&sig=SIGVALUE99",
-     "https://prod-1.westus.logic.azure.com:443/workflows/***?api-version=***&sig=***", ["SIGVALUE99"]),
-    ("https://user:hunter22@mail.example:8443/x", "https://***@mail.example:8443/x", ["hunter22"]),
+     "https://prod-1.westus.logic.azure.com:443/***?api-version=***&sig=***", ["SIGVALUE99"]),
+    ("https://user:hunter22@mail.example:8443/x", "https://***@mail.example:8443/***", ["hunter22"]),
 ]
 
 
@@ -36,9 +36,28 @@ def test_redact_public_service_urls(url, expected, secrets):
         assert secret in secret_fragments(url)
 
 
-def test_unknown_path_masks_token_like_segments():
-    assert redact_url("https://my-service.example/webhook/a1b2c3d4e5f6") == "https://my-service.example/webhook/***"
-    assert redact_url("https://my-service.example/webhook") == "https://my-service.example/webhook"
+SHAPES = [
+    ("http://127.0.0.1:1/closed", "http://127.0.0.1:1/***"),
+    ("http://127.0.0.1:18099/hook/a1b2c3d4e5f6", "http://127.0.0.1:18099/***"),
+    ("https://my-service.example/webhook", "https://my-service.example/***"),
+    ("https://ntfy.sh/alerts-topic", "https://ntfy.sh/***"),
+    ("https://gotify.example/?token=QUERYTOKEN1", "https://gotify.example/?token=***"),
+    ("https://receiver.example?key=QUERYTOKEN2", "https://receiver.example?key=***"),
+    ("https://receiver.example/", "https://receiver.example/"),
+    ("https://receiver.example", "https://receiver.example"),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), SHAPES)
+def test_redact_same_rule_every_shape(url, expected):
+    assert redact_url(url) == expected
+    assert redact_urls_in_text(f"POST {url} failed") == f"POST {expected} failed"
+
+
+def test_scrub_keeps_plain_path_words():
+    url = "https://gotify.example/message?token=GOTIFY0000"
+    cleaned = scrub("message rejected: token GOTIFY0000", secret_fragments(url))
+    assert cleaned == "message rejected: token ***"
 
 
 def test_ntfy_topic_masked_for_service():
@@ -58,7 +77,7 @@ def test_scrub_removes_fragments_from_error_text():
 
 def test_urls_in_free_text_are_redacted():
     text = redact_urls_in_text("HTTP Request: POST https://discord.com/api/webhooks/1/SECRETPATH0000 200")
-    assert text == "HTTP Request: POST https://discord.com/api/webhooks/*** 200"
+    assert text == "HTTP Request: POST https://discord.com/*** 200"
 
 
 def test_filter_rewrites_record_arguments():
@@ -72,4 +91,4 @@ def test_filter_redacts_bare_request_target():
                                ("http", "127.0.0.1", 80, "POST", "/message?token=GOTIFY0000", "HTTP/1.1", 200), None)
     RedactingFilter().filter(record)
     assert "GOTIFY0000" not in record.getMessage()
-    assert '"POST /message?token=*** HTTP/1.1"' in record.getMessage()
+    assert '"POST /***?token=*** HTTP/1.1"' in record.getMessage()

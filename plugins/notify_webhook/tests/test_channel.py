@@ -89,6 +89,27 @@ async def test_closed_port_is_retryable_network_error():
     assert "ConnectError" in result.error
 
 
+async def test_error_masks_path_and_query_every_shape(receiver):
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    closed_port = listener.getsockname()[1]
+    listener.close()
+    cases = [
+        (f"http://127.0.0.1:{closed_port}/closed", f"http://127.0.0.1:{closed_port}/***", "closed"),
+        (receiver.url + "/api/webhooks/1/SECRETPATH0000", receiver.url + "/***", "SECRETPATH0000"),
+        (receiver.url + "/alerts-topic", receiver.url + "/***", "alerts-topic"),
+        (receiver.url + "/message?token=QUERYTOKEN1", receiver.url + "/***?token=***", "QUERYTOKEN1"),
+        (f"http://127.0.0.1:{closed_port}/?key=QUERYTOKEN2", f"http://127.0.0.1:{closed_port}/?key=***", "QUERYTOKEN2"),
+    ]
+    for url, expected, secret in cases:
+        if url.startswith(receiver.url):
+            receiver.reply(500, "failed")
+        result = await notifier(url).send(notification())
+        assert not result.ok
+        assert f"({expected})" in result.error
+        assert secret not in result.error
+
+
 async def test_response_body_is_capped(receiver):
     receiver.reply(500, "x" * 200_000)
     result = await notifier(receiver.url).send(notification())
