@@ -73,7 +73,11 @@ def test_login_with_password(live_pulse_class: Any, page: Any, shoot: Any) -> No
         page.get_by_label("Username").fill("admin")
         page.get_by_label("Password").fill("wrong password")
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("alert")).to_contain_text("invalid username or password")
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("invalid username or password")
+        # The server's message leads; the request and status stay available for debugging.
+        expect(alert.locator(".error-message")).to_have_text("invalid username or password")
+        expect(alert).to_have_attribute("title", "POST /api/login failed (401)")
 
         page.get_by_label("Password").fill("correct horse battery")
         page.get_by_role("button", name="Sign in").click()

@@ -4,10 +4,15 @@
 import { authStore } from "./store";
 
 export class ApiError extends Error {
+  /**
+   * @param message what the user reads: the server's own message where it sent one
+   * @param detail the request and status for debugging, e.g. "POST /api/login failed (401)"
+   */
   constructor(
     message: string,
     readonly status: number,
     readonly body: unknown = null,
+    readonly detail: string = "",
   ) {
     super(message);
     this.name = "ApiError";
@@ -68,7 +73,12 @@ export async function request<T = unknown>(path: string, options: RequestOptions
     response = await fetch(path, { method, headers, body, credentials: "same-origin", signal: options.signal });
   } catch (error) {
     if (error instanceof DOMException && error.name === "AbortError") throw error;
-    throw new ApiError(`Could not reach Pulse for ${describe(method, path)}: ${String(error)}. Check that the daemon is running.`, 0);
+    throw new ApiError(
+      `Could not reach Pulse: ${String(error)}. Check that the daemon is running.`,
+      0,
+      null,
+      `${describe(method, path)} failed (no response)`,
+    );
   }
   rememberCsrfToken(response.headers.get("X-CSRF-Token"));
 
@@ -83,23 +93,33 @@ export async function request<T = unknown>(path: string, options: RequestOptions
   }
   if (response.ok) return payload as T;
 
+  if (response.status === 401 && !options.ignoreUnauthorized) {
+    authStore.update({ loginRequired: true });
+  }
+  throw responseError(method, path, response.status, response.statusText, payload);
+}
+
+/**
+ * Build the error for a failed response. The message is the server's own text, so an error box
+ * reads "invalid username or password"; the request and status go into `detail`.
+ */
+export function responseError(method: string, path: string, status: number, statusText: string, payload: unknown): ApiError {
   const serverMessage =
     payload && typeof payload === "object" && "error" in payload
       ? String((payload as { error: unknown }).error)
       : typeof payload === "string" && payload.length < 300
         ? payload
-        : response.statusText;
-  if (response.status === 401 && !options.ignoreUnauthorized) {
-    authStore.update({ loginRequired: true });
-  }
+        : statusText;
+  const detail = `${describe(method, path)} failed (${status})`;
   // A route that does not exist yet gets the framework's generic 404 text; a missing item gets its own message.
-  if (response.status === 404 && (!serverMessage || /requested URL was not found|^not found$/i.test(serverMessage))) {
-    throw new ApiError(`${describe(method, path)} is not available on this Pulse server (404).`, 404, payload);
+  if (status === 404 && (!serverMessage || /requested URL was not found|^not found$/i.test(serverMessage))) {
+    return new ApiError(`This Pulse server does not offer ${describe(method, path)} (404).`, 404, payload, detail);
   }
-  if (response.status === 405) {
-    throw new ApiError(`${describe(method, path)} is not supported by this Pulse server (405).`, 405, payload);
+  if (status === 405) {
+    return new ApiError(`This Pulse server does not support ${describe(method, path)} (405).`, 405, payload, detail);
   }
-  throw new ApiError(`${describe(method, path)} failed (${response.status}): ${serverMessage}`, response.status, payload);
+  const message = serverMessage.trim() || `The request failed with HTTP status ${status}.`;
+  return new ApiError(message, status, payload, detail);
 }
 
 export const api = {
@@ -112,4 +132,9 @@ export const api = {
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** Return the request and status behind an API error for a tooltip, or "" for other errors. */
+export function errorDetail(error: unknown): string {
+  return error instanceof ApiError ? error.detail : "";
 }

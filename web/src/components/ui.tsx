@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { errorMessage } from "../api";
+import { errorDetail, errorMessage } from "../api";
 import { formatBytes, formatPercent } from "../format";
 import { tagColors } from "../tags";
 import type { Usage } from "../types";
@@ -94,9 +94,13 @@ export function StatusDot({ status, title }: { status: string; title?: string })
 
 export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   if (!error) return null;
+  const detail = errorDetail(error);
   return (
-    <div class="error-box" role="alert">
-      <span>{errorMessage(error)}</span>
+    <div class="error-box" role="alert" title={detail || undefined}>
+      <span>
+        <span class="error-message">{errorMessage(error)}</span>
+        {detail ? <small class="error-detail muted">{detail}</small> : null}
+      </span>
       {onRetry ? (
         <button type="button" class="button small" onClick={onRetry}>
           Retry
