@@ -92,6 +92,26 @@ async def test_connection_test_reports_refused_port(client: httpx.AsyncClient, s
     assert f"Check the host, the port {port} (the default is 8006) and firewalls." in response.json()["message"]
 
 
+async def test_connection_test_tls_message_said_once(client: httpx.AsyncClient, sim: Any) -> None:
+    pve = {**pve_body(sim), "fingerprint": ""}
+    pbs = {
+        "type": "pbs", "name": "backup", "host": sim.pbs_url, "user": sim.pbs_token["user"],
+        "tokenName": sim.pbs_token["token_name"], "tokenValue": sim.pbs_token["token_value"], "verifySSL": True,
+    }
+    failure = "TLS certificate verification failed (verified against the system CAs): self-signed certificate"
+    pve_address = sim.pve_url.split("://", 1)[1].rstrip("/")
+    pbs_address = sim.pbs_url.split("://", 1)[1].rstrip("/")
+    cases = [
+        (pve, f"{pve_address}: {failure}. To trust this server, pin its fingerprint {sim.fingerprint}."),
+        (pbs, f"backup ({pbs_address}): {failure}"),
+    ]
+    for body, expected in cases:
+        response = await client.post("/api/config/nodes/test-connection", json=body)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["message"] == expected
+
+
 async def test_invalid_node_bodies_name_the_field(client: httpx.AsyncClient, sim: Any) -> None:
     cases = [
         ({"type": "pve", "name": "x"}, "host"),

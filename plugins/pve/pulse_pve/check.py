@@ -64,14 +64,15 @@ async def check_connection(source: PVESource) -> ConnectionReport:
     except SourceTLSError as exc:
         report.reachable = True
         hint = f" To trust this server, pin its fingerprint {report.fingerprint}." if report.fingerprint else ""
-        report.message = f"TLS verification failed: {exc}.{hint}"
+        # The error already starts with "<address>: TLS ...", so no prefix repeats it.
+        report.message = f"{exc}.{hint}"
         return report
     except SourceAuthError as exc:
         report.reachable = True
         report.message = str(exc)
         return report
     except SourceConnectError as exc:
-        report.message = f"Cannot reach the API: {exc}"
+        report.message = str(exc)  # "<address>: cannot connect: ..." or "... timed out after ..."
         return report
     except SourcePermissionError:
         version = None

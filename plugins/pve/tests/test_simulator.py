@@ -88,7 +88,11 @@ async def test_self_signed_system_ca_tls_error():
         assert str(caught.value).rsplit("): ", 1)[1] == "self-signed certificate"
         report = await source.test_connection()
         assert not report.ok
-        assert sim.fingerprint in report.message
+        address = sim.pve_url.split("://", 1)[1].rstrip("/")
+        assert report.message == (
+            f"{address}: TLS certificate verification failed (verified against the system CAs): "
+            f"self-signed certificate. To trust this server, pin its fingerprint {sim.fingerprint}."
+        )
 
 
 async def test_insecure_mode_polls():
