@@ -44,13 +44,23 @@ ADMIN_PREFIXES = (
     EXPORT_PATH,
     IMPORT_PATH,
 )
-# Paths whose routes write their own audit events. Other successful writes are audited as config changes.
+# Paths whose routes write their own audit events, or that change nothing (tests,
+# previews, acknowledgements, retries). Other successful writes are audited as config changes.
 SELF_AUDITED_PREFIXES = (
     "/api/login",
     "/api/logout",
     "/api/security/",
     "/api/system/api-token",
     "/api/auto-register",
+    "/api/config/nodes/test-connection",
+    "/api/notifications/webhooks/test",
+    "/api/notifications/email/test",
+    "/api/notifications/apprise/test",
+    "/api/notifications/webhook-templates/preview",
+    "/api/notifications/alerts/",
+    "/api/notifications/dead-letters/",
+    "/api/setup-script",
+    "/api/updates/apply",
     EXPORT_PATH,
     IMPORT_PATH,
 )

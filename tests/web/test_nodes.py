@@ -78,6 +78,21 @@ async def test_connection_test_reports_success(client: httpx.AsyncClient, sim: A
     assert response.json()["authenticated"] is True
 
 
+async def test_connection_test_audited_as_test(client: httpx.AsyncClient, live: Daemon, sim: Any) -> None:
+    response = await client.post("/api/config/nodes/test-connection", json=pve_body(sim))
+    assert response.status_code == 200, response.text
+
+    events = await live.storage.query_audit()
+    actions = [event["action"] for event in events]
+    assert "config.test_connection" in actions
+    assert "config.change" not in actions
+    [event] = [event for event in events if event["action"] == "config.test_connection"]
+    assert event["type"] == "pve"
+    assert event["host"] == sim.pve_url
+    assert event["ok"] is True
+    assert sim.pve_token["token_value"] not in str(events)
+
+
 async def test_connection_test_reports_refused_port(client: httpx.AsyncClient, sim: Any) -> None:
     from .conftest import free_port
 

@@ -20,6 +20,8 @@ from quart import Blueprint, Response, current_app, request
 from pulse_core.daemon import NODES_SECTION, node_settings_from_dict
 from pulse_core.errors import PulseError
 from pulse_core.model import ConnectionReport, slugify
+from pulse_core.security import audit
+from pulse_core.security.context import current_actor, current_client
 from pulse_core.web.errors import ApiError
 from pulse_core.web.jsonio import current_daemon, json_response, parse_model, read_json_object
 
@@ -267,6 +269,11 @@ async def test_connection() -> Response:
     node["name"] = node.get("name") or node["id"]
     _validate(daemon, node)
     report = await run_connection_test(daemon, node)
+    # A test changes no setting, so it gets its own action rather than config.change.
+    await audit.record(
+        daemon, audit.TEST_CONNECTION, actor=current_actor(), client=current_client().address,
+        node=node["id"], type=node["type"], host=node["host"], ok=report.ok,
+    )
     return json_response(report_to_api(report))
 
 
