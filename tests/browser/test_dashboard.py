@@ -429,6 +429,68 @@ def test_webhook_test_shows_service_answer(live_pulse: Any, page: Any, receiver:
     expect(page.get_by_role("table", name="Webhooks")).to_contain_text("Loopback receiver")
 
 
+def saved_webhook(live: Any, name: str) -> dict[str, Any]:
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        response = client.get("/api/notifications/webhooks")
+    response.raise_for_status()
+    data = response.json()
+    hooks = data["webhooks"] if isinstance(data, dict) else data
+    matches = [hook for hook in hooks if hook["name"] == name]
+    assert len(matches) == 1, f"expected one webhook named {name!r}, got {hooks}"
+    return matches[0]
+
+
+def test_webhook_signing_and_rate_limit(live_pulse: Any, page: Any, receiver: Receiver) -> None:
+    open_page(page, live_pulse, "settings/notifications")
+    page.get_by_role("button", name="Add webhook").click()
+    form = page.get_by_role("form", name="New webhook")
+    form.get_by_label("Name", exact=True).fill("Signed receiver")
+    form.get_by_label("URL").fill(receiver.url)
+    expect(form.get_by_label("Rate limit (deliveries per minute)")).to_have_value("30")
+
+    # An out-of-range rate limit is rejected before any request: the browser's range check stops
+    # Save, and the form's own check names the allowed range for Send test.
+    rate = form.get_by_label("Rate limit (deliveries per minute)")
+    rate.fill("601")
+    form.get_by_role("button", name="Save webhook").click()
+    assert rate.evaluate("input => input.validity.rangeOverflow") is True
+    form.get_by_role("button", name="Send test").click()
+    expect(form.get_by_role("alert")).to_contain_text("from 1 to 600")
+    assert receiver.requests == []
+
+    form.get_by_label("Signing secret", exact=True).fill("receiver-shared-secret")
+    form.get_by_label("Rate limit (deliveries per minute)").fill("12")
+    form.get_by_role("button", name="Save webhook").click()
+    table = page.get_by_role("table", name="Webhooks")
+    expect(table).to_contain_text("Signed receiver")
+    saved = saved_webhook(live_pulse, "Signed receiver")
+    assert saved["hasSigningSecret"] is True
+    assert saved["rateLimitPerMinute"] == 12
+    assert "receiver-shared-secret" not in json.dumps(saved)
+
+    # Editing without typing a secret keeps the stored one.
+    table.get_by_role("row").filter(has_text="Signed receiver").get_by_role("button", name="Edit").click()
+    form = page.get_by_role("form", name="Edit webhook Signed receiver")
+    expect(form.get_by_label("Signing secret", exact=True)).to_have_value("")
+    expect(form.get_by_label("Rate limit (deliveries per minute)")).to_have_value("12")
+    form.get_by_label("Rate limit (deliveries per minute)").fill("45")
+    form.get_by_role("button", name="Save webhook").click()
+    expect(form).to_have_count(0)
+    saved = saved_webhook(live_pulse, "Signed receiver")
+    assert saved["hasSigningSecret"] is True
+    assert saved["rateLimitPerMinute"] == 45
+
+    # The remove box sends an empty secret, which turns signing off.
+    table.get_by_role("row").filter(has_text="Signed receiver").get_by_role("button", name="Edit").click()
+    form = page.get_by_role("form", name="Edit webhook Signed receiver")
+    form.get_by_label("Remove the signing secret").check()
+    form.get_by_role("button", name="Save webhook").click()
+    expect(form).to_have_count(0)
+    saved = saved_webhook(live_pulse, "Signed receiver")
+    assert saved["hasSigningSecret"] is False
+    assert saved["rateLimitPerMinute"] == 45
+
+
 def test_email_test_shows_server_answer(live_pulse: Any, page: Any, shoot: Any) -> None:
     from aiosmtpd.controller import Controller
 

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ApiError, errorMessage } from "../../api";
 import { ErrorBox, Field, Notice, Section, useAction, useAsync } from "../../components/ui";
 import { renderTemplate, SAMPLE_CONTEXT } from "../../template";
+import { DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, signingFields } from "../../webhookSigning";
 
 // --- email ------------------------------------------------------------------------------------
 
@@ -228,6 +229,8 @@ interface Webhook {
   enabled: boolean;
   headers: Record<string, string>;
   template: string;
+  hasSigningSecret?: boolean;
+  rateLimitPerMinute?: number;
   [key: string]: unknown;
 }
 
@@ -312,6 +315,9 @@ function TemplatePreview({ template }: { template: string }) {
 function WebhookForm({ initial, templates, onDone }: { initial: Webhook; templates: WebhookTemplate[]; onDone: () => void }) {
   const [form, setForm] = useState<Webhook>(initial);
   const [headerText, setHeaderText] = useState(headersToText(initial.headers));
+  const [secret, setSecret] = useState("");
+  const [removeSecret, setRemoveSecret] = useState(false);
+  const [rateLimit, setRateLimit] = useState(String(initial.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT));
   const [testResult, setTestResult] = useState<unknown>(null);
   const action = useAction();
   const set = (patch: Partial<Webhook>) => setForm({ ...form, ...patch });
@@ -330,7 +336,8 @@ function WebhookForm({ initial, templates, onDone }: { initial: Webhook; templat
     if (!form.name.trim()) throw new Error("Name is required.");
     if (!/^https?:\/\//i.test(form.url.trim())) throw new Error("URL must start with http:// or https://.");
     if (form.template.trim()) renderTemplate(form.template, SAMPLE_CONTEXT, true);
-    return { ...form, name: form.name.trim(), url: form.url.trim(), headers: textToHeaders(headerText) };
+    const signing = signingFields({ secret, removeSecret, rateLimit });
+    return { ...form, ...signing, name: form.name.trim(), url: form.url.trim(), headers: textToHeaders(headerText) };
   };
   const save = () =>
     action.run(async () => {
@@ -400,6 +407,49 @@ function WebhookForm({ initial, templates, onDone }: { initial: Webhook; templat
         </Field>
         <TemplatePreview template={form.template} />
       </div>
+      <div class="form-grid">
+        <Field
+          id={`${prefix}-secret`}
+          label="Signing secret"
+          hint={
+            initial.hasSigningSecret
+              ? "A secret is set. Leave empty to keep it, or type a new one. Pulse signs each request with HMAC-SHA256 in the X-Pulse-Signature header."
+              : "Optional. When set, Pulse signs each request with HMAC-SHA256 in the X-Pulse-Signature header so the receiver can check it came from Pulse."
+          }
+        >
+          <input
+            id={`${prefix}-secret`}
+            type="password"
+            autocomplete="new-password"
+            value={secret}
+            placeholder={initial.hasSigningSecret ? "Secret set (unchanged)" : "No signing"}
+            aria-describedby={`${prefix}-secret-hint`}
+            onInput={(event) => setSecret(event.currentTarget.value)}
+          />
+        </Field>
+        <Field
+          id={`${prefix}-rate`}
+          label="Rate limit (deliveries per minute)"
+          hint={`Maximum deliveries to this webhook per minute, 1 to ${MAX_RATE_LIMIT}; default ${DEFAULT_RATE_LIMIT}.`}
+        >
+          <input
+            id={`${prefix}-rate`}
+            type="number"
+            min={1}
+            max={MAX_RATE_LIMIT}
+            step={1}
+            value={rateLimit}
+            aria-describedby={`${prefix}-rate-hint`}
+            onInput={(event) => setRateLimit(event.currentTarget.value)}
+          />
+        </Field>
+      </div>
+      {initial.hasSigningSecret ? (
+        <label class="checkbox">
+          <input type="checkbox" checked={removeSecret} onChange={(event) => setRemoveSecret(event.currentTarget.checked)} />
+          Remove the signing secret (send unsigned requests)
+        </label>
+      ) : null}
       <label class="checkbox">
         <input type="checkbox" checked={form.enabled} onChange={(event) => set({ enabled: event.currentTarget.checked })} />
         Enabled
