@@ -6,6 +6,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -258,6 +259,98 @@ def test_detail_chart_draws_data(live_pulse: Any, page: Any, shoot: Any) -> None
     shoot(page, "detail-drawer")
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+# Records the text uPlot draws on each chart canvas, with its box in canvas pixels, because
+# canvas text has no DOM elements to measure. A full clearRect starts a new frame.
+RECORD_CHART_TEXT = """
+(() => {
+  const proto = CanvasRenderingContext2D.prototype;
+  const fillText = proto.fillText;
+  const clearRect = proto.clearRect;
+  window.chartText = new Map();
+  proto.clearRect = function (x, y, width, height) {
+    if (width >= this.canvas.width && height >= this.canvas.height) window.chartText.set(this.canvas, []);
+    return clearRect.call(this, x, y, width, height);
+  };
+  proto.fillText = function (text, x, y, ...rest) {
+    const frame = window.chartText.get(this.canvas);
+    if (frame) frame.push({ text: String(text), x, y, align: this.textAlign, width: this.measureText(text).width });
+    return fillText.call(this, text, x, y, ...rest);
+  };
+})();
+"""
+
+TIME_LABEL = re.compile(r"^\d{1,2}:\d{2}(am|pm)?$", re.IGNORECASE)
+
+
+def time_label_boxes(page: Any) -> list[tuple[str, float, float, float]]:
+    """Return (text, left, right, y) for each time label on the first chart's x axis."""
+    drawn = page.evaluate(
+        "() => (window.chartText.get(document.querySelector('.chart-canvas canvas')) || [])"
+    )
+    boxes = []
+    for label in drawn:
+        if not TIME_LABEL.match(label["text"]):
+            continue
+        if label["align"] == "center":
+            left = label["x"] - label["width"] / 2
+        elif label["align"] in ("right", "end"):
+            left = label["x"] - label["width"]
+        else:
+            left = label["x"]
+        boxes.append((label["text"], left, left + label["width"], label["y"]))
+    return boxes
+
+
+def two_digit_hour_zone() -> str:
+    """Return an Etc/GMT zone whose local time is 11:xx now, so every 1h label has a two-digit hour."""
+    offset = (11 - time.gmtime().tm_hour) % 24
+    if offset > 14:
+        offset -= 24
+    # POSIX-style names invert the sign: Etc/GMT-9 is UTC+9.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+@pytest.mark.parametrize("width", [1400, 1000, 700])
+def test_chart_time_labels_separate(live_pulse: Any, browser: Any, width: int) -> None:
+    # The widest labels ("12:45am") come from two-digit hours, so the browser runs in a zone
+    # where the last hour has them.
+    context = browser.new_context(viewport={"width": width, "height": 900}, timezone_id=two_digit_hour_zone())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.add_init_script(RECORD_CHART_TEXT)
+    running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
+    guest = live_pulse.sim.state.guests[running[0]]
+    open_page(page, live_pulse)
+    wait_for_guests(page)
+    page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
+    page.locator(".guest-row .link-button").first.click()
+    drawer = page.get_by_role("dialog")
+    canvas = drawer.locator(".chart-canvas").first
+    for _ in range(30):
+        if canvas.count() and int(canvas.get_attribute("data-points") or 0) > 0:
+            break
+        page.wait_for_timeout(1000)
+        drawer.get_by_role("button", name="24h").click()
+        drawer.get_by_role("button", name="1h").click()
+    expect(canvas.locator("canvas")).to_be_visible()
+
+    boxes: list[tuple[str, float, float, float]] = []
+    for _ in range(20):
+        boxes = time_label_boxes(page)
+        if len(boxes) >= 2:
+            break
+        page.wait_for_timeout(250)
+    assert len(boxes) >= 2, f"expected at least two time labels on the x axis, got {boxes}"
+    boxes.sort(key=lambda box: (box[3], box[1]))
+    for before, after in zip(boxes, boxes[1:]):
+        if before[3] != after[3]:
+            continue
+        assert before[2] <= after[1], f"time labels {before[0]!r} and {after[0]!r} overlap at width {width}: {boxes}"
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 def test_node_drawer_and_storage_trend(live_pulse: Any, page: Any, shoot: Any) -> None:

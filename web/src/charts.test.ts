@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { align, seriesFor, toSeconds } from "./charts";
+import { align, seriesFor, timeTickSpace, toSeconds } from "./charts";
 
 describe("charts", () => {
   it("reads milliseconds and seconds", () => {
@@ -20,5 +20,17 @@ describe("charts", () => {
   it("aligns metrics on one time axis", () => {
     const aligned = align({ a: [[1, 2], [10, 20]], b: [[2, 3], [5, 6]] }, ["a", "b"]);
     expect(aligned).toEqual([[1, 2, 3], [10, 20, null], [null, 5, 6]]);
+  });
+});
+
+describe("timeTickSpace", () => {
+  it("keeps uPlot's 50 pixels for narrow labels", () => {
+    expect(timeTickSpace(20)).toBe(50);
+  });
+
+  it("adds the gap to a wide label", () => {
+    // "12:45am" in the 12px axis font is about 54 pixels wide in Chromium.
+    expect(timeTickSpace(53.6)).toBe(70);
+    expect(timeTickSpace(53.6, 10)).toBe(64);
   });
 });

@@ -91,3 +91,16 @@ export function align(series: SeriesSet, metrics: string[]): [number[], ...(numb
   });
   return [axis, ...columns];
 }
+
+// The widest first-line tick label of uPlot 1.6's default time formats: "{h}:{mm}{aa}" with a
+// two-digit hour. Hour and day steps use shorter labels ("12pm", "12/31").
+export const WIDEST_TIME_LABEL = "12:59pm";
+const TIME_LABEL_GAP = 16;
+
+/**
+ * Return the minimum distance between x ticks in CSS pixels: the widest time label plus a gap.
+ * uPlot's default of 50 pixels is narrower than "12:45am", so such labels ran together.
+ */
+export function timeTickSpace(labelWidth: number, gap = TIME_LABEL_GAP): number {
+  return Math.max(50, Math.ceil(labelWidth + gap));
+}

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { timeTickSpace, WIDEST_TIME_LABEL } from "../charts";
 import { formatBytes, formatPercent } from "../format";
 
 export interface ChartSeries {
@@ -28,6 +29,15 @@ export function longestLabel(values: readonly (string | number | null)[] | null 
   return longest;
 }
 
+/** Return the width of `text` in CSS pixels in an axis's tick font. */
+function measureAxisText(plot: uPlot, axisIndex: number, text: string): number {
+  const axis = plot.axes[axisIndex];
+  // uPlot 1.6 replaces the axis font at init with [CSS font scaled by devicePixelRatio, px size, CSS px size].
+  const font = axis.font as unknown as [string, number] | string | undefined;
+  plot.ctx.font = Array.isArray(font) ? font[0] : font ?? plot.ctx.font;
+  return plot.ctx.measureText(text).width / (window.devicePixelRatio || 1);
+}
+
 /**
  * Size a y axis to its widest tick label, so labels such as "976.6 KiB/s" are not clipped at the
  * chart's left edge. uPlot calls this in every layout cycle. From the third cycle on the axis keeps
@@ -39,12 +49,7 @@ function axisSize(plot: uPlot, values: string[] | null, axisIndex: number, cycle
   const ticks = (axis.ticks as { size?: number } | undefined)?.size ?? 10;
   let size = ticks + (axis.gap ?? 5) + 4;
   const text = longestLabel(values);
-  if (text) {
-    // uPlot 1.6 replaces the axis font at init with [CSS font scaled by devicePixelRatio, px size, CSS px size].
-    const font = axis.font as unknown as [string, number] | string | undefined;
-    plot.ctx.font = Array.isArray(font) ? font[0] : font ?? plot.ctx.font;
-    size += plot.ctx.measureText(text).width / (window.devicePixelRatio || 1);
-  }
+  if (text) size += measureAxisText(plot, axisIndex, text);
   return Math.ceil(size);
 }
 
@@ -77,7 +82,11 @@ export function Chart({ title, data, series, unit, height = 160, window: span }:
         })),
       ],
       axes: [
-        { stroke: "currentColor", grid: { stroke: "rgba(128,128,128,0.2)" } },
+        {
+          stroke: "currentColor",
+          grid: { stroke: "rgba(128,128,128,0.2)" },
+          space: (plot: uPlot) => timeTickSpace(measureAxisText(plot, 0, WIDEST_TIME_LABEL)),
+        },
         {
           stroke: "currentColor",
           grid: { stroke: "rgba(128,128,128,0.2)" },
