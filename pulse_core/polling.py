@@ -141,7 +141,9 @@ class PollScheduler:
 
     async def add(self, source: Source) -> SourcePoller:
         await self.remove(source.instance)
-        poller = SourcePoller(source, self.interval, min(self.timeout, self.interval * 0.95), self.on_result)
+        # The configuration and the API keep the timeout below the interval; the cap is a last guard.
+        timeout = self.timeout if self.timeout < self.interval else self.interval * 0.95
+        poller = SourcePoller(source, self.interval, timeout, self.on_result)
         self.pollers[source.instance] = poller
         await self._nursery.start(poller.run)
         return poller

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class _Section(BaseModel):
@@ -58,6 +59,29 @@ class PollingConfig(_Section):
     max_concurrency: int = Field(8, ge=1, le=64)
     detail_interval_seconds: float = Field(60.0, ge=5)
     slow_interval_seconds: float = Field(300.0, ge=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_timeout_below_interval(cls, data: Any) -> Any:
+        # An unset timeout keeps its 8 s default only when that is below the
+        # interval, so a short interval alone (such as 5 s) is still valid.
+        if not isinstance(data, dict) or "timeout_seconds" in data:
+            return data
+        try:
+            interval = float(data.get("interval_seconds", 10.0))
+        except (TypeError, ValueError):
+            return data  # the field validator reports the bad interval
+        return {**data, "timeout_seconds": min(8.0, interval * 0.95)} if interval <= 8.0 else data
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> PollingConfig:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise PydanticCustomError(
+                "timeout_not_below_interval",
+                f"timeout_seconds ({self.timeout_seconds:g} s) must be below interval_seconds "
+                f"({self.interval_seconds:g} s); lower timeout_seconds or raise interval_seconds",
+            )
+        return self
 
 
 class StorageConfig(_Section):

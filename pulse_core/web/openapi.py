@@ -282,7 +282,8 @@ CONNECTION_REPORT = obj({
 ORIGINS = {"type": "array", "maxItems": 50, "items": {"type": "string", "description": "scheme://host[:port]"}}
 SYSTEM_PROPERTIES = {
     "pollingInterval": {"type": "number", "minimum": 1, "maximum": 3600, "description": "seconds between polls"},
-    "pollingTimeout": {"type": "number", "minimum": 1, "maximum": 300, "description": "seconds per poll"},
+    "pollingTimeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 300,
+                       "description": "seconds one poll may take; below pollingInterval"},
     "retentionDays": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "days of metric history"},
     "publicUrl": {"type": "string", "maxLength": 500, "description": "URL users reach Pulse at, or empty"},
     "allowedOrigins": ORIGINS,

@@ -304,3 +304,20 @@ def test_load_config_runs_node_check_per_entry(tmp_path):
     assert seen == [(0, "home"), (1, "lab"), (2, "backup")]
     assert info.value.problems[0].startswith("server.port: ")
     assert info.value.problems[-3:] == [f"nodes[{index}].type: checked" for index in range(3)]
+
+
+def test_poll_timeout_not_below_interval(tmp_path):
+    path = write(tmp_path, "polling:\n  interval_seconds: 10\n  timeout_seconds: 30\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={"PULSE_DATA_DIR": str(tmp_path)})
+    assert info.value.problems == [
+        "polling: timeout_seconds (30 s) must be below interval_seconds (10 s); "
+        "lower timeout_seconds or raise interval_seconds"
+    ]
+
+
+def test_short_interval_lowers_default_timeout(tmp_path):
+    path = write(tmp_path, "polling:\n  interval_seconds: 5\n")
+    config = load_config(path, env={"PULSE_DATA_DIR": str(tmp_path)})
+    assert config.polling.timeout_seconds == 4.75
+    assert load_config(None, env={"PULSE_DATA_DIR": str(tmp_path)}).polling.timeout_seconds == 8.0

@@ -49,6 +49,36 @@ async def test_invalid_fields_are_named(app: QuartTrio) -> None:
         assert expected in (await response.get_json())["error"], body
 
 
+async def test_timeout_not_below_interval_rejected(app: QuartTrio, app_daemon: Daemon) -> None:
+    client = app.test_client()
+    cases = [
+        ({"pollingInterval": 10, "pollingTimeout": 30}, "pollingTimeout: 30 s must be below pollingInterval (10 s)"),
+        ({"pollingInterval": 10, "pollingTimeout": 10}, "pollingTimeout: 10 s must be below pollingInterval (10 s)"),
+        # The configured 8 s timeout is kept, so a 5 s interval alone is rejected too.
+        ({"pollingInterval": 5}, "pollingTimeout: 8 s must be below pollingInterval (5 s)"),
+    ]
+    for body, expected in cases:
+        response = await client.post("/api/config/system", json=body)
+        assert response.status_code == 400, body
+        assert (await response.get_json())["error"] == f"{expected}; lower pollingTimeout or raise pollingInterval"
+
+    assert app_daemon.settings.get("system", {}) == {}
+    shown = await (await client.get("/api/config/system")).get_json()
+    assert (shown["pollingInterval"], shown["pollingTimeout"]) == (10.0, 8.0)
+
+
+async def test_timeout_below_interval_shown_as_saved(app: QuartTrio) -> None:
+    client = app.test_client()
+
+    response = await client.post("/api/config/system", json={"pollingInterval": 10, "pollingTimeout": 9.8})
+
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert (body["pollingInterval"], body["pollingTimeout"]) == (10, 9.8)
+    shown = await (await client.get("/api/config/system")).get_json()
+    assert shown["pollingTimeout"] == 9.8
+
+
 async def test_polling_interval_reaches_pollers(live: Daemon) -> None:
     import httpx
 
@@ -58,3 +88,16 @@ async def test_polling_interval_reaches_pollers(live: Daemon) -> None:
     assert response.status_code == 200
     assert live.scheduler is not None
     assert [poller.interval for poller in live.scheduler.pollers.values()] == [7.0]
+
+
+async def test_pollers_use_timeout_as_shown(live: Daemon) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=live.bound_urls[0]) as client:
+        response = await client.post("/api/config/system", json={"pollingInterval": 10, "pollingTimeout": 9.8})
+        shown = (await client.get("/api/config/system")).json()
+
+    assert response.status_code == 200
+    assert shown["pollingTimeout"] == 9.8
+    assert live.scheduler is not None
+    assert [poller.timeout for poller in live.scheduler.pollers.values()] == [9.8]

@@ -39,7 +39,7 @@ class SystemSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     polling_interval: float | None = Field(None, alias="pollingInterval", ge=1, le=3600)
-    polling_timeout: float | None = Field(None, alias="pollingTimeout", ge=1, le=300)
+    polling_timeout: float | None = Field(None, alias="pollingTimeout", gt=0, le=300)
     retention_days: int | None = Field(None, alias="retentionDays", ge=1, le=3650)
     public_url: str | None = Field(None, alias="publicUrl", max_length=500)
     allowed_origins: list[str] | None = Field(None, alias="allowedOrigins", max_length=50)
@@ -98,9 +98,14 @@ def apply_polling(daemon: Any) -> None:
         return
     values = effective_system_settings(daemon)
     interval = float(values["pollingInterval"])
-    timeout = min(float(values["pollingTimeout"]), interval * 0.95)
+    timeout = float(values["pollingTimeout"])
+    if timeout >= interval:
+        # Only settings saved before the API checked this combination get here.
+        log.warning("Saved pollingTimeout %g s is not below pollingInterval %g s; polls use %g s",
+                    timeout, interval, interval * 0.95)
+        timeout = interval * 0.95
     scheduler.interval = interval
-    scheduler.timeout = float(values["pollingTimeout"])
+    scheduler.timeout = timeout
     for poller in scheduler.pollers.values():
         poller.interval = interval
         poller.timeout = timeout
@@ -124,6 +129,18 @@ def install(app: Any, daemon: Any) -> None:
     daemon.settings.subscribe(on_saved, SYSTEM_SECTION)
 
 
+def _check_polling(values: dict[str, Any]) -> None:
+    """Reject a poll timeout that is not below the interval; the values may mix saved and configured ones."""
+    interval = float(values["polling_interval"])
+    timeout = float(values["polling_timeout"])
+    if timeout >= interval:
+        raise ApiError(
+            400,
+            f"pollingTimeout: {timeout:g} s must be below pollingInterval ({interval:g} s); "
+            "lower pollingTimeout or raise pollingInterval",
+        )
+
+
 @blueprint.get("/api/config/system")
 async def get_system() -> Response:
     return json_response(effective_system_settings(current_daemon()))
@@ -140,6 +157,7 @@ async def update_system() -> Response:
     async with current_app.extensions["pulse_settings_lock"]:
         saved = daemon.settings.get(SYSTEM_SECTION, {})
         saved.update(changes)
+        _check_polling({**_config_defaults(daemon), **saved})
         await daemon.settings.set(SYSTEM_SECTION, saved)
     log.info("System settings changed through the API: %s", ", ".join(sorted(changes)) or "nothing")
     return json_response(effective_system_settings(daemon))
