@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pulse_browser_harness import WAIT_MS, expect, open_page, wait_for_guests
+from pulse_browser_harness import WAIT_MS, expect, open_page, open_running_guest_chart, wait_for_guests
 
 pytestmark = pytest.mark.browser
 
@@ -238,23 +238,7 @@ def test_sorting_by_column(live_pulse: Any, page: Any) -> None:
 
 
 def test_detail_chart_draws_data(live_pulse: Any, page: Any, shoot: Any) -> None:
-    running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
-    guest = live_pulse.sim.state.guests[running[0]]
-    open_page(page, live_pulse)
-    wait_for_guests(page)
-    page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
-    page.locator(".guest-row .link-button").first.click()
-    drawer = page.get_by_role("dialog")
-    expect(drawer).to_contain_text(guest.name)
-    # The history needs a poll or two; reopen the range until the chart has points.
-    canvas = drawer.locator(".chart-canvas").first
-    for _ in range(30):
-        if canvas.count() and int(canvas.get_attribute("data-points") or 0) > 0:
-            break
-        page.wait_for_timeout(1000)
-        drawer.get_by_role("button", name="24h").click()
-        drawer.get_by_role("button", name="1h").click()
-    expect(canvas.locator("canvas")).to_be_visible()
+    _, _, canvas = open_running_guest_chart(page, live_pulse)
     assert int(canvas.get_attribute("data-points")) > 0
     shoot(page, "detail-drawer")
     page.keyboard.press("Escape")
@@ -321,21 +305,7 @@ def test_chart_time_labels_separate(live_pulse: Any, browser: Any, width: int) -
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.add_init_script(RECORD_CHART_TEXT)
-    running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
-    guest = live_pulse.sim.state.guests[running[0]]
-    open_page(page, live_pulse)
-    wait_for_guests(page)
-    page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
-    page.locator(".guest-row .link-button").first.click()
-    drawer = page.get_by_role("dialog")
-    canvas = drawer.locator(".chart-canvas").first
-    for _ in range(30):
-        if canvas.count() and int(canvas.get_attribute("data-points") or 0) > 0:
-            break
-        page.wait_for_timeout(1000)
-        drawer.get_by_role("button", name="24h").click()
-        drawer.get_by_role("button", name="1h").click()
-    expect(canvas.locator("canvas")).to_be_visible()
+    open_running_guest_chart(page, live_pulse)
 
     boxes: list[tuple[str, float, float, float]] = []
     for _ in range(20):

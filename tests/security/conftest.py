@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import bcrypt
+import httpx
 import pytest
+import trio
 from quart import Blueprint, jsonify
 
 from pulse_core import builtin, hookimpl
@@ -162,6 +165,19 @@ def make_daemon(data_dir: Path, clock: FakeClock | None = None, **auth: Any) -> 
     host.register_module(builtin, "core")
     host.register_module(ProbePlugin(), "security-test-probes", distribution="pulse-tests")
     return Daemon(config, host, clock=clock or FakeClock())
+
+
+@asynccontextmanager
+async def running(tmp_path: Path, clock: FakeClock, **auth: Any) -> AsyncIterator[tuple[Daemon, httpx.AsyncClient]]:
+    """Run a daemon on 127.0.0.1 with ``auth`` and yield it with an HTTP client for its address."""
+    daemon = make_daemon(tmp_path / "data", clock, **auth)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(lambda task_status: daemon.run(task_status, handle_signals=False))
+        base = daemon.bound_urls[0]
+        assert base.startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=base) as http:
+            yield daemon, http
+        daemon.request_shutdown()
 
 
 def free_port() -> int:

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import trio
 
-from pulse_core.security.headers import SecurityHeaders
 from pulse_core.errors import ConfigError
+from pulse_core.security.headers import SecurityHeaders
 
-from .conftest import TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_USER, make_daemon
+from .conftest import TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_USER, running
 
 EXPECTED = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-
-@asynccontextmanager
-async def running(tmp_path: Any, clock: Any, **auth: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    daemon = make_daemon(tmp_path / "data", clock, **auth)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(lambda task_status: daemon.run(task_status, handle_signals=False))
-        base = daemon.bound_urls[0]
-        assert base.startswith("http://127.0.0.1:")
-        async with httpx.AsyncClient(base_url=base) as http:
-            yield daemon, http
-        daemon.request_shutdown()
 
 
 def assert_security_headers(response: httpx.Response) -> None:

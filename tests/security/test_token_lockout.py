@@ -6,29 +6,12 @@ first token can be created without signing in.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 import httpx
-import trio
 
-from .conftest import TEST_PASSWORD, TEST_USER, make_daemon
+from .conftest import TEST_PASSWORD, TEST_USER, running
 
 READ_ONLY = ["monitoring:read"]
 FIX_HINT = "set a password in Settings → Security first"
-
-
-@asynccontextmanager
-async def running(tmp_path: Any, clock: Any, **auth: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    daemon = make_daemon(tmp_path / "data", clock, **auth)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(lambda task_status: daemon.run(task_status, handle_signals=False))
-        base = daemon.bound_urls[0]
-        assert base.startswith("http://127.0.0.1:")
-        async with httpx.AsyncClient(base_url=base) as http:
-            yield daemon, http
-        daemon.request_shutdown()
 
 
 async def assert_read_only_rejected(http: httpx.AsyncClient, headers: dict[str, str] | None = None) -> None:
