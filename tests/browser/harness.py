@@ -73,19 +73,25 @@ def wait_for_guests(page: Any) -> None:
     expect(page.locator("#guest-count")).to_have_attribute("data-total", re.compile(r"^[1-9][0-9]*$"), timeout=WAIT_MS)
 
 
-def open_running_guest_chart(page: Any, live: Any) -> tuple[Any, Any, Any]:
-    """Open the detail panel of the lowest-numbered running guest and wait until its chart has points.
-
-    Returns the guest (from the simulator), the panel and the chart element.
-    """
-    running = sorted(g.vmid for g in live.sim.state.guests.values() if g.status == "running" and not g.template)
-    guest = live.sim.state.guests[running[0]]
+def open_running_guest(page: Any, live: Any) -> tuple[Any, Any]:
+    """Open the detail panel of the lowest-numbered running guest; return the guest (from the simulator) and the panel."""
+    vmid = min(g.vmid for g in live.sim.state.guests.values() if g.status == "running" and not g.template)
+    guest = live.sim.state.guests[vmid]
     open_page(page, live)
     wait_for_guests(page)
     page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
     page.locator(".guest-row .link-button").first.click()
     drawer = page.get_by_role("dialog")
     expect(drawer).to_contain_text(guest.name)
+    return guest, drawer
+
+
+def open_running_guest_chart(page: Any, live: Any) -> tuple[Any, Any, Any]:
+    """Open the detail panel of the lowest-numbered running guest and wait until its chart has points.
+
+    Returns the guest (from the simulator), the panel and the chart element.
+    """
+    guest, drawer = open_running_guest(page, live)
     # The history needs a poll or two, so the range is reopened until the chart has points.
     canvas = drawer.locator(".chart-canvas").first
     for _ in range(30):

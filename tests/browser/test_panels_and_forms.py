@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from pulse_browser_harness import WAIT_MS, expect, free_port, open_page, wait_for_guests
+from pulse_browser_harness import WAIT_MS, expect, free_port, open_page, open_running_guest, wait_for_guests
 
 pytestmark = pytest.mark.browser
 
@@ -94,14 +94,7 @@ def test_unknown_status_fits_at_desktop_width(live_pulse_class: Any, browser: An
 
 
 def test_detail_panel_follows_url(live_pulse: Any, page: Any, shoot: Any) -> None:
-    running = sorted(g.vmid for g in live_pulse.sim.state.guests.values() if g.status == "running" and not g.template)
-    guest = live_pulse.sim.state.guests[running[0]]
-    open_page(page, live_pulse)
-    wait_for_guests(page)
-    page.get_by_label("Search guests").fill(f"vmid:{guest.vmid}")
-    page.locator(".guest-row .link-button").first.click()
-    drawer = page.get_by_role("dialog")
-    expect(drawer).to_contain_text(guest.name)
+    guest, drawer = open_running_guest(page, live_pulse)
     assert re.search(r"#/overview\?guest=", page.url), page.url
     linked = page.url
 
