@@ -73,6 +73,13 @@ def wait_for_guests(page: Any) -> None:
     expect(page.locator("#guest-count")).to_have_attribute("data-total", re.compile(r"^[1-9][0-9]*$"), timeout=WAIT_MS)
 
 
+def open_add_node_form(page: Any, live: Any) -> Any:
+    """Open Settings → Nodes, press Add node and return the form."""
+    open_page(page, live, "settings/nodes")
+    page.get_by_role("button", name="Add node").click()
+    return page.get_by_role("form", name="Add node")
+
+
 def open_running_guest(page: Any, live: Any) -> tuple[Any, Any]:
     """Open the detail panel of the lowest-numbered running guest; return the guest (from the simulator) and the panel."""
     vmid = min(g.vmid for g in live.sim.state.guests.values() if g.status == "running" and not g.template)

@@ -13,7 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from pulse_browser_harness import WAIT_MS, expect, open_page, open_running_guest_chart, wait_for_guests
+from pulse_browser_harness import (
+    WAIT_MS,
+    expect,
+    open_add_node_form,
+    open_page,
+    open_running_guest_chart,
+    wait_for_guests,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -430,9 +437,7 @@ def test_pages_render(live_pulse: Any, page: Any, shoot: Any) -> None:
 
 def test_add_node_with_connection_test(live_pulse: Any, page: Any, shoot: Any) -> None:
     sim = live_pulse.sim
-    open_page(page, live_pulse, "settings/nodes")
-    page.get_by_role("button", name="Add node").click()
-    form = page.get_by_role("form", name="Add node")
+    form = open_add_node_form(page, live_pulse)
     form.get_by_label("Name", exact=True).fill("second-cluster")
     form.get_by_label("Host URL").fill(sim.pve_url)
     form.get_by_label("User", exact=True).fill(sim.pve_token["user"])

@@ -7,16 +7,22 @@ import re
 from typing import Any
 
 import pytest
-from pulse_browser_harness import WAIT_MS, expect, free_port, open_page, open_running_guest, wait_for_guests
+from pulse_browser_harness import (
+    WAIT_MS,
+    expect,
+    free_port,
+    open_add_node_form,
+    open_page,
+    open_running_guest,
+    wait_for_guests,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def test_node_form_clears_stale_test_result(live_pulse: Any, page: Any, shoot: Any) -> None:
     sim = live_pulse.sim
-    open_page(page, live_pulse, "settings/nodes")
-    page.get_by_role("button", name="Add node").click()
-    form = page.get_by_role("form", name="Add node")
+    form = open_add_node_form(page, live_pulse)
     form.get_by_label("Name", exact=True).fill("unreachable")
     # A closed port on loopback, so the test fails at once without leaving this machine.
     form.get_by_label("Host URL").fill(f"https://127.0.0.1:{free_port()}")

@@ -56,9 +56,9 @@ async def test_admin_token_is_way_back_in(tmp_path, clock) -> None:
         assert created.status_code == 201
         admin = {"X-API-Token": created.json()["token"]}
         assert (await http.get("/api/security/tokens")).status_code == 401
-        refused = await http.post("/api/login", json={"username": TEST_USER, "password": TEST_PASSWORD})
-        assert refused.status_code == 400
-        assert "POST /api/security/change-password with an API token" in refused.json()["error"]
+        login = await http.post("/api/login", json={"username": TEST_USER, "password": TEST_PASSWORD})
+        assert login.status_code == 400
+        assert "POST /api/security/change-password with an API token" in login.json()["error"]
 
         # Next to a * token, a read-only one leaves a way in.
         reader = await http.post("/api/security/tokens", headers=admin,

@@ -63,8 +63,8 @@ async def test_timeout_not_below_interval_rejected(app: QuartTrio, app_daemon: D
         assert (await response.get_json())["error"] == f"{expected}; lower pollingTimeout or raise pollingInterval"
 
     assert app_daemon.settings.get("system", {}) == {}
-    shown = await (await client.get("/api/config/system")).get_json()
-    assert (shown["pollingInterval"], shown["pollingTimeout"]) == (10.0, 8.0)
+    settings = await (await client.get("/api/config/system")).get_json()
+    assert (settings["pollingInterval"], settings["pollingTimeout"]) == (10.0, 8.0)
 
 
 async def test_timeout_below_interval_shown_as_saved(app: QuartTrio) -> None:
@@ -75,8 +75,8 @@ async def test_timeout_below_interval_shown_as_saved(app: QuartTrio) -> None:
     assert response.status_code == 200
     body = await response.get_json()
     assert (body["pollingInterval"], body["pollingTimeout"]) == (10, 9.8)
-    shown = await (await client.get("/api/config/system")).get_json()
-    assert shown["pollingTimeout"] == 9.8
+    settings = await (await client.get("/api/config/system")).get_json()
+    assert settings["pollingTimeout"] == 9.8
 
 
 async def test_polling_interval_reaches_pollers(live: Daemon) -> None:
@@ -95,9 +95,9 @@ async def test_pollers_use_timeout_as_shown(live: Daemon) -> None:
 
     async with httpx.AsyncClient(base_url=live.bound_urls[0]) as client:
         response = await client.post("/api/config/system", json={"pollingInterval": 10, "pollingTimeout": 9.8})
-        shown = (await client.get("/api/config/system")).json()
+        settings = (await client.get("/api/config/system")).json()
 
     assert response.status_code == 200
-    assert shown["pollingTimeout"] == 9.8
+    assert settings["pollingTimeout"] == 9.8
     assert live.scheduler is not None
     assert [poller.timeout for poller in live.scheduler.pollers.values()] == [9.8]
