@@ -130,7 +130,7 @@ def install(app: Any, daemon: Any) -> None:
 
 
 def _check_polling(values: dict[str, Any]) -> None:
-    """Reject a poll timeout that is not below the interval; the values may mix saved and configured ones."""
+    """Reject a poll timeout that is not below the interval, whether each value is saved or configured."""
     interval = float(values["polling_interval"])
     timeout = float(values["polling_timeout"])
     if timeout >= interval:
